@@ -6,7 +6,6 @@ import org.deeplearning4j.nn.updater.BaseMultiLayerUpdater;
 import org.deeplearning4j.nn.updater.UpdaterBlock;
 import org.deeplearning4j.optimize.api.BaseTrainingListener;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.ops.impl.controlflow.WhereNumpy;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
@@ -17,7 +16,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * <p>Masking the gradient alone does not achieve that in DL4J: L2 is added to the gradient and
  * weight decay to the update inside the updater, after listeners see the gradient. So each step
  * (1) multiplies the flattened gradient by {@code m} when it is computed, then after the update
- * (2) selects {@code θ ← where(m, θ, θo)} (a select, so even −0.0 survives) and (3) zeroes the
+ * (2) stores θo back into every masked position (a store, so even −0.0 survives) and (3) zeroes the
  * updater state (momentum, Adam moments) at masked positions, so no stale state leaks into later
  * steps or into parameter averaging.
  *
@@ -29,16 +28,14 @@ import org.nd4j.linalg.factory.Nd4j;
 public final class MaskedUpdate extends BaseTrainingListener {
 
     private final INDArray gradientMask;
-    private final INDArray keep;
-    private final INDArray anchor;
-    private final INDArray scratch;
+    private final int[] frozen;
+    private final float[] frozenValues;
     private final INDArray stateMask;
 
-    private MaskedUpdate(INDArray gradientMask, INDArray keep, INDArray anchor, INDArray stateMask) {
+    private MaskedUpdate(INDArray gradientMask, int[] frozen, float[] frozenValues, INDArray stateMask) {
         this.gradientMask = gradientMask;
-        this.keep = keep;
-        this.anchor = anchor;
-        this.scratch = anchor.ulike();
+        this.frozen = frozen;
+        this.frozenValues = frozenValues;
         this.stateMask = stateMask;
     }
 
@@ -54,10 +51,17 @@ public final class MaskedUpdate extends BaseTrainingListener {
         }
         float[] m = mask.toFloatMask();
         INDArray gradientMask = Nd4j.createFromArray(m).castTo(params.dataType()).reshape(params.shape());
-        INDArray keep = Nd4j.createFromArray(mask.toBooleans()).reshape(params.shape());
-        INDArray anchor = params.dup();
+        float[] anchor = params.toFloatVector();
+        int[] frozen = new int[mask.size() - mask.cardinality()];
+        float[] frozenValues = new float[frozen.length];
+        for (int i = 0, f = 0; i < anchor.length; i++) {
+            if (!mask.get(i)) {
+                frozen[f] = i;
+                frozenValues[f++] = anchor[i];
+            }
+        }
         INDArray stateMask = stateMask(net, m);
-        MaskedUpdate update = new MaskedUpdate(gradientMask, keep, anchor, stateMask);
+        MaskedUpdate update = new MaskedUpdate(gradientMask, frozen, frozenValues, stateMask);
         update.projectState(net);
         net.addListeners(update);
         return update;
@@ -106,8 +110,13 @@ public final class MaskedUpdate extends BaseTrainingListener {
     }
 
     private void projectParameters(INDArray params) {
-        Nd4j.exec(new WhereNumpy(new INDArray[] {keep, params, anchor}, new INDArray[] {scratch}));
-        params.assign(scratch);
+        // a copy-out, overwrite, copy-back on flat arrays: two memcpy-speed passes, and a plain
+        // store keeps the anchor's exact bits (−0.0 included), which arithmetic masking would not
+        float[] p = params.toFloatVector();
+        for (int f = 0; f < frozen.length; f++) {
+            p[frozen[f]] = frozenValues[f];
+        }
+        params.assign(Nd4j.createFromArray(p).reshape(params.shape()));
     }
 
     private void projectState(MultiLayerNetwork net) {

@@ -1,0 +1,80 @@
+package io.salun.eval;
+
+import java.io.Serializable;
+import java.util.Set;
+
+/**
+ * Per-class tallies of correct predictions (aggregator shape: {@link #add}, {@link #merge}).
+ * Accuracy in percent = 100 · correct / total over the chosen classes.
+ */
+public final class ClassCounts implements Serializable {
+    private static final long serialVersionUID = 1L;
+
+    private final long[] correct;
+    private final long[] total;
+
+    private ClassCounts(int classes) {
+        this.correct = new long[classes];
+        this.total = new long[classes];
+    }
+
+    public static ClassCounts empty(int classes) {
+        return new ClassCounts(classes);
+    }
+
+    /** Records one prediction. */
+    public ClassCounts add(int trueLabel, int predicted) {
+        total[trueLabel]++;
+        if (trueLabel == predicted) {
+            correct[trueLabel]++;
+        }
+        return this;
+    }
+
+    public ClassCounts merge(ClassCounts other) {
+        if (other.total.length != total.length) {
+            throw new IllegalArgumentException("cannot merge counts over " + total.length + " and "
+                    + other.total.length + " classes");
+        }
+        for (int c = 0; c < total.length; c++) {
+            correct[c] += other.correct[c];
+            total[c] += other.total[c];
+        }
+        return this;
+    }
+
+    public long total() {
+        long t = 0;
+        for (long v : total) {
+            t += v;
+        }
+        return t;
+    }
+
+    /** Accuracy (%) over every class; NaN when there is nothing to count. */
+    public double accuracy() {
+        return accuracy(c -> true);
+    }
+
+    /** Accuracy (%) over the classes in {@code classes}. */
+    public double accuracyOf(Set<Integer> classes) {
+        return accuracy(classes::contains);
+    }
+
+    /** Accuracy (%) over the classes not in {@code classes}. */
+    public double accuracyExcluding(Set<Integer> classes) {
+        return accuracy(c -> !classes.contains(c));
+    }
+
+    private double accuracy(java.util.function.IntPredicate include) {
+        long right = 0;
+        long all = 0;
+        for (int c = 0; c < total.length; c++) {
+            if (include.test(c)) {
+                right += correct[c];
+                all += total[c];
+            }
+        }
+        return all == 0 ? Double.NaN : 100.0 * right / all;
+    }
+}

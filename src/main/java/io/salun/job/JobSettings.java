@@ -1,0 +1,106 @@
+package io.salun.job;
+
+import io.salun.config.Setting;
+import io.salun.config.Setting.Interval;
+
+import java.util.List;
+import java.util.Optional;
+
+/** Every setting of the job, declared once with its default, range and meaning. */
+public final class JobSettings {
+    private JobSettings() {
+    }
+
+    public static final Setting<Long> SEED = Setting.longInteger("seed", 42L, Long.MIN_VALUE, Long.MAX_VALUE,
+            "master seed; every stage, epoch and partition derives its own from it");
+
+    public static final Setting<Optional<String>> SPARK_MASTER = Setting.optionalString("spark.master",
+            "Spark master for runs started without spark-submit (e.g. local[*]); empty: as spark-submit set it");
+    public static final Setting<Integer> PARTITIONS = Setting.integer("spark.partitions", 0, 0, 100_000,
+            "partitions of the training, forget and test sets; 0: Spark's default parallelism");
+    public static final Setting<Integer> TREE_DEPTH = Setting.integer("spark.tree-depth", 2, 1, 16,
+            "depth of treeReduce for gradients, parameters and counts");
+
+    public static final Setting<String> DATA_DIR = Setting.string("data.dir", "/usr/share/datasets/fashion-mnist",
+            "folder (Hadoop URI) holding train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, "
+                    + "t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz (gzip or plain IDX)");
+    public static final Setting<Integer> DATA_SUBSET = Setting.integer("data.subset", 0, 0, Integer.MAX_VALUE,
+            "train on a seeded uniform subset of this many training records; 0: all");
+    public static final Setting<Integer> DATA_CLASSES = Setting.integer("data.classes", 10, 2, 100_000,
+            "number of classes K of a model trained from scratch");
+
+    public static final Setting<String> MODEL_ARCH = Setting.oneOf("model.arch", "lenet", List.of("lenet", "mlp"),
+            "architecture of a model trained from scratch");
+    public static final Setting<Optional<String>> MODEL_PATH = Setting.optionalString("model.path",
+            "the original model (DL4J zip, Hadoop URI); empty: work/models/<arch>-<hash of the training settings>.zip");
+    public static final Setting<Boolean> TRAIN_IF_MISSING = Setting.bool("model.train-if-missing", false,
+            "unlearn: train the original model first when model.path does not exist yet");
+
+    public static final Setting<Integer> TRAIN_EPOCHS = Setting.integer("train.epochs", 8, 1, 100_000, "training epochs");
+    public static final Setting<Integer> TRAIN_BATCH = Setting.integer("train.batch", 64, 1, 1_000_000,
+            "minibatch size per partition");
+    public static final Setting<Integer> TRAIN_LOCAL_STEPS = Setting.integer("train.local-steps", 4, 1, 1_000_000,
+            "minibatch steps each partition takes between parameter averages");
+    public static final Setting<String> TRAIN_OPTIMIZER = Setting.oneOf("train.optimizer", "sgd", List.of("sgd", "adam"),
+            "update rule");
+    public static final Setting<Double> TRAIN_LR = Setting.decimal("train.lr", 0.05, Interval.greaterThan(0), "learning rate");
+    public static final Setting<Double> TRAIN_MOMENTUM = Setting.decimal("train.momentum", 0.9, Interval.closedOpen(0, 1),
+            "SGD (Nesterov) momentum");
+    public static final Setting<Double> TRAIN_WEIGHT_DECAY = Setting.decimal("train.weight-decay", 5e-4,
+            Interval.atLeast(0), "decoupled weight decay");
+
+    public static final Setting<String> FORGET_SCENARIO = Setting.oneOf("forget.scenario", "random",
+            List.of("random", "class", "ids"), "random: a seeded fraction; class: whole classes; ids: IDs listed in a file");
+    public static final Setting<Double> FORGET_FRACTION = Setting.decimal("forget.fraction", 0.1, Interval.open(0, 1),
+            "random scenario: fraction of the training set to forget");
+    public static final Setting<String> FORGET_CLASSES = Setting.string("forget.classes", "0",
+            "class scenario: comma-separated labels to forget");
+    public static final Setting<Optional<String>> FORGET_IDS = Setting.optionalString("forget.ids",
+            "ids scenario: text file (Hadoop URI), one record ID per line");
+
+    public static final Setting<Double> SALIENCY_RATIO = Setting.decimal("saliency.ratio", 0.5, Interval.openClosed(0, 1),
+            "fraction of parameters the mask keeps trainable (largest |gradient| first)");
+    public static final Setting<Integer> SALIENCY_BATCH = Setting.integer("saliency.batch", 500, 1, 1_000_000,
+            "minibatch size of the gradient pass (does not change the sum)");
+
+    public static final Setting<String> UNLEARN_METHOD = Setting.oneOf("unlearn.method", "salun", List.of("salun", "rl"),
+            "salun: random labels under the saliency mask; rl: random labels, every weight trainable");
+    public static final Setting<Integer> UNLEARN_EPOCHS = Setting.integer("unlearn.epochs", 3, 1, 100_000, "unlearning epochs");
+    public static final Setting<Integer> UNLEARN_BATCH = Setting.integer("unlearn.batch", 64, 1, 1_000_000,
+            "minibatch size per partition");
+    public static final Setting<Integer> UNLEARN_LOCAL_STEPS = Setting.integer("unlearn.local-steps", 4, 1, 1_000_000,
+            "minibatch steps each partition takes between parameter averages");
+    public static final Setting<String> UNLEARN_OPTIMIZER = Setting.oneOf("unlearn.optimizer", "sgd",
+            List.of("sgd", "adam"), "update rule");
+    public static final Setting<Double> UNLEARN_LR = Setting.decimal("unlearn.lr", 0.02, Interval.greaterThan(0), "learning rate");
+    public static final Setting<Double> UNLEARN_MOMENTUM = Setting.decimal("unlearn.momentum", 0.9,
+            Interval.closedOpen(0, 1), "SGD (Nesterov) momentum");
+    public static final Setting<Double> UNLEARN_WEIGHT_DECAY = Setting.decimal("unlearn.weight-decay", 5e-4,
+            Interval.atLeast(0), "decoupled weight decay");
+    public static final Setting<String> UNLEARN_ORDER = Setting.oneOf("unlearn.order", "mixed",
+            List.of("mixed", "sequential"), "mixed: one shuffled stream of Df and Dr; sequential: Df then Dr each epoch");
+    public static final Setting<Boolean> UNLEARN_EXCLUDE_TRUE_LABEL = Setting.bool("unlearn.exclude-true-label", true,
+            "draw random labels from the other K-1 classes (paper) rather than all K (reference code)");
+
+    public static final Setting<Integer> EVAL_BATCH = Setting.integer("eval.batch", 500, 1, 1_000_000,
+            "minibatch size of inference");
+
+    public static final Setting<Optional<String>> OUTPUT_DIR = Setting.optionalString("output.dir",
+            "unlearn: output folder (Hadoop URI); empty: work/runs/<scenario>-<method>-<time>");
+    public static final Setting<Boolean> OUTPUT_OVERWRITE = Setting.bool("output.overwrite", false,
+            "replace an existing output folder or model file");
+
+    /** The catalogue, in the order help lists it. */
+    public static final List<Setting<?>> ALL = List.of(SEED, SPARK_MASTER, PARTITIONS, TREE_DEPTH,
+            DATA_DIR, DATA_SUBSET, DATA_CLASSES, MODEL_ARCH, MODEL_PATH, TRAIN_IF_MISSING,
+            TRAIN_EPOCHS, TRAIN_BATCH, TRAIN_LOCAL_STEPS, TRAIN_OPTIMIZER, TRAIN_LR, TRAIN_MOMENTUM, TRAIN_WEIGHT_DECAY,
+            FORGET_SCENARIO, FORGET_FRACTION, FORGET_CLASSES, FORGET_IDS, SALIENCY_RATIO, SALIENCY_BATCH,
+            UNLEARN_METHOD, UNLEARN_EPOCHS, UNLEARN_BATCH, UNLEARN_LOCAL_STEPS, UNLEARN_OPTIMIZER, UNLEARN_LR,
+            UNLEARN_MOMENTUM, UNLEARN_WEIGHT_DECAY, UNLEARN_ORDER, UNLEARN_EXCLUDE_TRUE_LABEL, EVAL_BATCH,
+            OUTPUT_DIR, OUTPUT_OVERWRITE);
+
+    /** The settings that decide the original model (its cache key). */
+    public static final List<Setting<?>> TRAINING_KEYS = List.of(SEED, DATA_DIR, DATA_SUBSET, DATA_CLASSES, MODEL_ARCH,
+            TRAIN_EPOCHS, TRAIN_BATCH, TRAIN_LOCAL_STEPS, TRAIN_OPTIMIZER, TRAIN_LR, TRAIN_MOMENTUM,
+            TRAIN_WEIGHT_DECAY, PARTITIONS);
+}

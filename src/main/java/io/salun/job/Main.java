@@ -1,0 +1,117 @@
+package io.salun.job;
+
+import io.salun.config.InvalidInputException;
+import io.salun.config.Setting;
+import io.salun.config.Settings;
+import io.salun.train.TrainingDivergedException;
+import org.apache.spark.SparkConf;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.SparkSession;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Properties;
+
+/**
+ * The job's entry point: {@code COMMAND [--conf=FILE ...] [--key=value ...]} with commands
+ * {@code train}, {@code unlearn} and {@code settings}. Settings come from the properties file
+ * (optional) overridden by the command line. Success returns normally (YARN treats an early
+ * {@code System.exit(0)} as failure); bad input exits with 2, divergence with 3, anything else 1.
+ */
+public final class Main {
+    private static final Logger LOG = LoggerFactory.getLogger(Main.class);
+    private static final Logger CONSOLE = LoggerFactory.getLogger("io.salun.console");
+
+    public static final int BAD_INPUT = 2;
+    public static final int DIVERGED = 3;
+    public static final int FAILED = 1;
+
+    private Main() {
+    }
+
+    public static void main(String[] args) {
+        int code = run(args);
+        if (code != 0) {
+            System.exit(code);
+        }
+    }
+
+    /** Runs a command; returns the exit code. */
+    public static int run(String[] args) {
+        try {
+            if (args.length == 0 || args[0].startsWith("--")) {
+                throw new InvalidInputException("command: expected one of train, unlearn, settings as the first"
+                        + " argument, found " + (args.length == 0 ? "nothing" : args[0]));
+            }
+            String command = args[0];
+            Properties file = new Properties();
+            Map<String, String> rest = new LinkedHashMap<>();
+            String[] options = Arrays.copyOfRange(args, 1, args.length);
+            for (String option : options) {
+                if (option.startsWith("--conf=")) {
+                    // several files layer: a later file's value wins
+                    file.putAll(Settings.readProperties(option.substring("--conf=".length())));
+                }
+            }
+            rest.putAll(Settings.parseOverrides(Arrays.stream(options).filter(o -> !o.startsWith("--conf=")).toArray(String[]::new)));
+            Settings settings = Settings.load(JobSettings.ALL, file, rest);
+            switch (command) {
+                case "settings" -> {
+                    for (Setting<?> s : JobSettings.ALL) {
+                        CONSOLE.info(String.format("%-28s %-36s %s", s.key(), settings.effective().get(s.key()), s.description()));
+                    }
+                }
+                case "train" -> withSpark(settings, command, sc -> TrainCommand.run(sc, settings));
+                case "unlearn" -> withSpark(settings, command, sc -> UnlearnCommand.run(sc, settings));
+                default -> throw new InvalidInputException("command: expected one of train, unlearn, settings, found "
+                        + command);
+            }
+            return 0;
+        } catch (InvalidInputException e) {
+            LOG.error("{}", e.getMessage());
+            return BAD_INPUT;
+        } catch (TrainingDivergedException e) {
+            LOG.error("{}", e.getMessage());
+            return DIVERGED;
+        } catch (RuntimeException e) {
+            InvalidInputException cause = badInputCause(e);
+            if (cause != null) {
+                LOG.error("{}", cause.getMessage());
+                return BAD_INPUT;
+            }
+            LOG.error("job failed", e);
+            return FAILED;
+        }
+    }
+
+    /** Bad input found inside a Spark task reaches the driver wrapped in a SparkException. */
+    private static InvalidInputException badInputCause(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof InvalidInputException bad) {
+                return bad;
+            }
+        }
+        return null;
+    }
+
+    private static void withSpark(Settings settings, String command, java.util.function.Consumer<JavaSparkContext> body) {
+        boolean existing = SparkSession.getActiveSession().isDefined();
+        SparkConf conf = new SparkConf().setAppName("salun-spark " + command);
+        settings.get(JobSettings.SPARK_MASTER).ifPresent(conf::setMaster);
+        if (!conf.contains("spark.master")) {
+            throw new InvalidInputException("spark.master: not set; run through spark-submit, or pass"
+                    + " --spark.master=local[*] to run on this machine");
+        }
+        SparkSession spark = SparkSession.builder().config(conf).getOrCreate();
+        try {
+            body.accept(JavaSparkContext.fromSparkContext(spark.sparkContext()));
+        } finally {
+            if (!existing) {
+                spark.stop();
+            }
+        }
+    }
+}

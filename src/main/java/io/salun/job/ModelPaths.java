@@ -1,0 +1,34 @@
+package io.salun.job;
+
+import io.salun.config.Setting;
+import io.salun.config.Settings;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+
+/** Where the original model lives when {@code model.path} is not set: a cache keyed by the training settings. */
+final class ModelPaths {
+    private ModelPaths() {
+    }
+
+    static String original(Settings settings) {
+        return settings.get(JobSettings.MODEL_PATH).orElseGet(() ->
+                "work/models/" + settings.get(JobSettings.MODEL_ARCH) + "-" + trainingKey(settings) + ".zip");
+    }
+
+    /** First 12 hex digits of the SHA-256 of the settings that decide the trained model. */
+    static String trainingKey(Settings settings) {
+        StringBuilder text = new StringBuilder();
+        for (Setting<?> s : JobSettings.TRAINING_KEYS) {
+            text.append(s.key()).append('=').append(settings.effective().get(s.key())).append('\n');
+        }
+        try {
+            byte[] digest = MessageDigest.getInstance("SHA-256").digest(text.toString().getBytes(StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(digest).substring(0, 12);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,99 @@
+package io.salun.job;
+
+import io.salun.config.Settings;
+import io.salun.data.Shard;
+import io.salun.data.Shards;
+import io.salun.eval.ClassCounts;
+import io.salun.eval.EvaluationStage;
+import io.salun.model.Architecture;
+import io.salun.model.ModelStore;
+import io.salun.model.NetworkSnapshot;
+import io.salun.model.Optimizer;
+import io.salun.config.InvalidInputException;
+import io.salun.train.DataOrder;
+import io.salun.train.Labelling;
+import io.salun.train.ParameterAveraging;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.Optional;
+
+/** {@code train}: trains the original model from scratch on {@code D} and saves it at {@code model.path}. */
+public final class TrainCommand {
+    private static final Logger LOG = LoggerFactory.getLogger(TrainCommand.class);
+    private static final Logger CONSOLE = LoggerFactory.getLogger("io.salun.console");
+
+    private TrainCommand() {
+    }
+
+    public static void run(JavaSparkContext sc, Settings settings) {
+        String modelPath = ModelPaths.original(settings);
+        boolean overwrite = settings.get(JobSettings.OUTPUT_OVERWRITE);
+        if (ModelStore.exists(modelPath, sc.hadoopConfiguration()) && !overwrite) {
+            throw new InvalidInputException("model.path: " + modelPath + " already exists; choose another"
+                    + " model.path or set output.overwrite=true");
+        }
+        Datasets data = Datasets.load(sc, settings);
+        trainAndSave(sc, settings, data, modelPath);
+        CONSOLE.info("original model: {}", modelPath);
+    }
+
+    /** Trains on {@code data} and publishes the model at {@code modelPath} (written aside, then renamed). */
+    static void trainAndSave(JavaSparkContext sc, Settings settings, Datasets data, String modelPath) {
+        int classes = settings.get(JobSettings.DATA_CLASSES);
+        long seed = settings.get(JobSettings.SEED);
+        Architecture arch = Architecture.parse(settings.get(JobSettings.MODEL_ARCH));
+        Optimizer optimizer = new Optimizer(settings.get(JobSettings.TRAIN_OPTIMIZER), settings.get(JobSettings.TRAIN_LR),
+                settings.get(JobSettings.TRAIN_MOMENTUM), settings.get(JobSettings.TRAIN_WEIGHT_DECAY), 0);
+        MultiLayerNetwork init = new MultiLayerNetwork(arch.configuration(data.rows(), data.cols(), classes, seed, optimizer));
+        init.init();
+        LOG.info("train: {} with {} parameters, {}", arch, init.numParams(), optimizer);
+        JavaRDD<Shard> train = Shards.cache(data.training(), "D shards");
+        JavaRDD<Shard> test = Shards.cache(data.test(), "Dt shards");
+        try {
+            long began = System.nanoTime();
+            ParameterAveraging.Plan plan = new ParameterAveraging.Plan("train", settings.get(JobSettings.TRAIN_EPOCHS),
+                    settings.get(JobSettings.TRAIN_BATCH), settings.get(JobSettings.TRAIN_LOCAL_STEPS), classes, seed,
+                    DataOrder.MIXED, Labelling.trueLabels(), settings.get(JobSettings.TREE_DEPTH));
+            NetworkSnapshot trained = ParameterAveraging.train(sc, NetworkSnapshot.of(init), train, plan, Optional.empty()).network();
+            double seconds = (System.nanoTime() - began) / 1e9;
+            int batch = settings.get(JobSettings.EVAL_BATCH);
+            int depth = settings.get(JobSettings.TREE_DEPTH);
+            ClassCounts trainCounts = EvaluationStage.counts(sc, trained, train, batch, classes, depth)[1];
+            ClassCounts testCounts = EvaluationStage.counts(sc, trained, test, batch, classes, depth)[1];
+            CONSOLE.info(String.format("trained %s on %d records in %.1f s: train accuracy %.2f%%, test accuracy %.2f%%",
+                    arch.name().toLowerCase(), trainCounts.total(), seconds, trainCounts.accuracy(), testCounts.accuracy()));
+            save(trained.build(), modelPath, settings.get(JobSettings.OUTPUT_OVERWRITE), sc.hadoopConfiguration());
+        } finally {
+            train.unpersist();
+            test.unpersist();
+        }
+    }
+
+    private static void save(MultiLayerNetwork net, String modelPath, boolean overwrite, Configuration conf) {
+        Path target = new Path(modelPath);
+        Path aside = new Path(target.getParent(), "." + target.getName() + ".writing");
+        try {
+            FileSystem fs = target.getFileSystem(conf);
+            fs.delete(aside, false);
+            ModelStore.save(net, aside.toString(), true, conf);
+            if (fs.exists(target) && overwrite) {
+                fs.delete(target, false);
+            }
+            if (!fs.rename(aside, target)) {
+                fs.delete(aside, false);
+                throw new IOException("rename to " + target + " failed");
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("could not save the model at " + modelPath + ": " + e.getMessage(), e);
+        }
+    }
+}

@@ -1,0 +1,58 @@
+package io.salun.train;
+
+import io.salun.data.Shard;
+
+import java.util.Locale;
+import java.util.SplittableRandom;
+
+/**
+ * The order a partition visits its rows in one epoch (SALUN-SPEC §2 "data order"):
+ * {@link #MIXED} one shuffled stream of forget and retain rows; {@link #SEQUENTIAL} the shuffled
+ * forget rows first, then the shuffled retain rows. The permutation is a Fisher–Yates shuffle
+ * seeded per (stage, epoch, partition), so a retried task visits the same order.
+ */
+public enum DataOrder {
+    MIXED, SEQUENTIAL;
+
+    public static DataOrder parse(String name) {
+        return valueOf(name.trim().toUpperCase(Locale.ROOT));
+    }
+
+    /** Row indices of {@code shard} in visiting order for the given seed. */
+    public int[] rows(Shard shard, long seed) {
+        int n = shard.size();
+        int[] rows = new int[n];
+        SplittableRandom random = new SplittableRandom(seed);
+        if (this == MIXED) {
+            for (int i = 0; i < n; i++) {
+                rows[i] = i;
+            }
+            shuffle(rows, 0, n, random);
+            return rows;
+        }
+        int f = 0;
+        for (int i = 0; i < n; i++) {
+            if (shard.forget(i)) {
+                rows[f++] = i;
+            }
+        }
+        int r = f;
+        for (int i = 0; i < n; i++) {
+            if (!shard.forget(i)) {
+                rows[r++] = i;
+            }
+        }
+        shuffle(rows, 0, f, random);
+        shuffle(rows, f, n, random);
+        return rows;
+    }
+
+    private static void shuffle(int[] a, int from, int to, SplittableRandom random) {
+        for (int i = to - 1; i > from; i--) {
+            int j = from + random.nextInt(i - from + 1);
+            int t = a[i];
+            a[i] = a[j];
+            a[j] = t;
+        }
+    }
+}
