@@ -1,0 +1,116 @@
+package io.salun.train;
+
+import io.salun.config.Seeds;
+import io.salun.data.Example;
+import io.salun.data.IdxSource;
+import io.salun.data.Shard;
+import io.salun.data.Shards;
+import io.salun.mask.Bitset;
+import io.salun.model.Architecture;
+import io.salun.model.NetworkSnapshot;
+import io.salun.model.Optimizer;
+import io.salun.spark.LocalSpark;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.SparkSession;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.util.Optional;
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The parameter-averaging engine on {@code local[2]}. */
+class ParameterAveragingSparkTest {
+    private static SparkSession spark;
+    private static JavaSparkContext sc;
+    private static String images;
+    private static String labels;
+
+    @BeforeAll
+    static void start() {
+        spark = LocalSpark.start("parameter-averaging");
+        sc = LocalSpark.context(spark);
+        images = LocalSpark.fashionMnistSlice().resolve("train-images-idx3-ubyte.gz").toString();
+        labels = LocalSpark.fashionMnistSlice().resolve("train-labels-idx1-ubyte.gz").toString();
+    }
+
+    @AfterAll
+    static void stop() {
+        spark.stop();
+    }
+
+    private static NetworkSnapshot mlp(Optimizer optimizer) {
+        MultiLayerNetwork net = new MultiLayerNetwork(Architecture.MLP.configuration(28, 28, 10, 5, optimizer));
+        net.init();
+        return NetworkSnapshot.of(net);
+    }
+
+    @Test
+    void onePartitionEqualsPlainSingleJvmTraining() {
+        Optimizer adam = new Optimizer("adam", 1e-3, 0, 1e-4, 0);
+        NetworkSnapshot start = mlp(adam);
+        JavaRDD<Example> data = IdxSource.read(sc, images, labels, 1).filter(e -> e.id() < 500)
+                .map(e -> e.withForget(e.id() % 10 == 0));
+        JavaRDD<Shard> shards = Shards.cache(data, "one partition");
+        Labelling labelling = Labelling.randomForgetLabels(9, 10, true);
+        ParameterAveraging.Plan plan = new ParameterAveraging.Plan("t", 2, 32, 3, 10, 9, DataOrder.MIXED, labelling, 2);
+        NetworkSnapshot engine = ParameterAveraging.train(sc, start, shards, plan, Optional.empty()).network();
+
+        // plain DL4J: one network, the same minibatches in the same order, no Spark, no averaging
+        Shard shard = shards.first();
+        shards.unpersist();
+        MultiLayerNetwork plain = start.build();
+        for (int epoch = 0; epoch < 2; epoch++) {
+            int[] order = DataOrder.MIXED.rows(shard, Seeds.derive(9, "t/order", epoch, 0));
+            for (int from = 0; from < shard.size(); from += 32) {
+                int e = epoch;
+                Minibatch b = Minibatch.of(shard, order, from, Math.min(shard.size(), from + 32), 10,
+                        row -> labelling.label(shard, row, e));
+                plain.fit(b.features(), b.labels());
+            }
+        }
+        float[] expected = plain.params().toFloatVector();
+        float[] actual = engine.parameters();
+        assertEquals(expected.length, actual.length);
+        for (int i = 0; i < expected.length; i++) {
+            assertEquals(Float.floatToRawIntBits(expected[i]), Float.floatToRawIntBits(actual[i]), "parameter " + i);
+        }
+        assertEquals(plain.getIterationCount(), engine.iteration());
+    }
+
+    @Test
+    void maskedTrainingOverSeveralPartitionsKeepsMaskedWeightsAndLearns() {
+        NetworkSnapshot start = mlp(new Optimizer("sgd", 0.05, 0.9, 5e-4, 0));
+        Bitset mask = new Bitset(start.size());
+        SplittableRandom random = new SplittableRandom(3);
+        for (int i = 0; i < start.size(); i++) {
+            if (random.nextDouble() < 0.3) {
+                mask.set(i);
+            }
+        }
+        JavaRDD<Shard> shards = Shards.cache(IdxSource.read(sc, images, labels, 3), "three partitions");
+        ParameterAveraging.Plan plan = new ParameterAveraging.Plan("m", 2, 64, 2, 10, 1, DataOrder.MIXED,
+                Labelling.trueLabels(), 2);
+        ParameterAveraging.Result result = ParameterAveraging.train(sc, start, shards, plan, Optional.of(mask));
+        shards.unpersist();
+        float[] before = start.parameters();
+        float[] after = result.network().parameters();
+        int moved = 0;
+        for (int i = 0; i < before.length; i++) {
+            if (!mask.get(i)) {
+                assertEquals(Float.floatToRawIntBits(before[i]), Float.floatToRawIntBits(after[i]), "masked parameter " + i);
+            } else if (before[i] != after[i]) {
+                moved++;
+            }
+        }
+        assertTrue(moved > mask.cardinality() / 2, moved + " of " + mask.cardinality() + " trainable weights moved");
+        double first = result.losses().get(0).meanLoss();
+        double last = result.losses().get(result.losses().size() - 1).meanLoss();
+        assertTrue(last < first, "loss did not fall: " + first + " -> " + last);
+    }
+}
