@@ -88,7 +88,8 @@ public final class UnlearnCommand {
             ForgetSplit.Result split = ForgetSplit.apply(sc, data.training(), spec, seed);
             if (split.forget() == 0) {
                 throw new InvalidInputException("forget set is empty: scenario " + spec.scenario()
-                        + " selects none of the " + split.retain() + " training records");
+                        + " selects none of the " + split.retain() + " training records"
+                        + (spec instanceof ForgetSpec.Ids ? " (" + split.unknownIds() + " listed IDs are not in the training set)" : ""));
             }
             if (split.retain() == 0) {
                 throw new InvalidInputException("forget set is the whole training set (" + split.forget()

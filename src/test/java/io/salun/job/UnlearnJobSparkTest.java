@@ -1,0 +1,149 @@
+package io.salun.job;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.salun.mask.Bitset;
+import io.salun.mask.MaskFile;
+import io.salun.model.ModelStore;
+import io.salun.spark.LocalSpark;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The job end to end through its command line on the Fashion-MNIST slice: train an MLP, then
+ * forget one class with SalUn; and the job's answers to bad input.
+ */
+class UnlearnJobSparkTest {
+    @TempDir
+    static Path dir;
+    private static SparkSession spark;
+    private static Path model;
+    private static byte[] modelHash;
+
+    @BeforeAll
+    static void trainOriginal() throws Exception {
+        spark = LocalSpark.start("unlearn-job");
+        model = dir.resolve("original.zip");
+        assertEquals(0, Main.run(args("train", "--train.epochs=12")));
+        assertTrue(Files.isRegularFile(model));
+        modelHash = sha256(model);
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        // the original model is never modified
+        assertArrayEquals(modelHash, sha256(model));
+        spark.stop();
+    }
+
+    /** The command line of a run on the slice; {@code more} adds or replaces {@code --key=value} settings. */
+    private static String[] args(String command, String... more) {
+        Map<String, String> options = new LinkedHashMap<>();
+        for (String o : List.of("--spark.master=local[2]", "--spark.partitions=2",
+                "--data.dir=" + LocalSpark.fashionMnistSlice(), "--model.arch=mlp", "--model.path=" + model,
+                "--train.lr=0.05")) {
+            options.put(o.substring(0, o.indexOf('=')), o);
+        }
+        for (String o : more) {
+            options.put(o.substring(0, o.indexOf('=')), o);
+        }
+        List<String> a = new ArrayList<>(List.of(command));
+        a.addAll(options.values());
+        return a.toArray(String[]::new);
+    }
+
+    @Test
+    void salunForgetsOneClassAndKeepsMaskedWeights() throws Exception {
+        Path out = dir.resolve("class1");
+        int code = Main.run(args("unlearn", "--forget.scenario=class", "--forget.classes=1",
+                "--unlearn.epochs=3", "--unlearn.lr=0.02", "--output.dir=" + out));
+        assertEquals(0, code);
+        JsonNode report = new ObjectMapper().readTree(out.resolve("report.json").toFile());
+        assertEquals("class1", report.get("scenario").asText());
+        assertEquals("salun", report.get("method").asText());
+        assertEquals(321, report.at("/counts/forget").asLong());   // class 1 in the slice (its NOTICE.md)
+        assertEquals(2679, report.at("/counts/retain").asLong());
+        assertEquals(1000, report.at("/counts/test").asLong());
+        double raBefore = report.at("/metrics/original/RA").asDouble();
+        double ua = report.at("/metrics/unlearned/UA").asDouble();
+        double ra = report.at("/metrics/unlearned/RA").asDouble();
+        assertTrue(ua >= 90, "UA " + ua);
+        assertTrue(ra >= raBefore - 5, "RA " + raBefore + " -> " + ra);
+        assertTrue(report.at("/metrics/unlearned/forgottenClassTestAccuracy").asDouble() <= 10);
+        assertTrue(report.at("/seconds/saliency").asDouble() > 0);
+        assertFalse(report.at("/unlearning/lossPerRound").isEmpty());
+
+        Configuration conf = new Configuration();
+        float[] original = ModelStore.load(model.toString(), "model", conf).params().toFloatVector();
+        float[] unlearned = ModelStore.load(out.resolve("model.zip").toString(), "out", conf).params().toFloatVector();
+        Bitset mask = MaskFile.read(out.resolve("mask.bin").toString(), conf);
+        assertEquals(original.length, mask.size());
+        assertEquals(original.length / 2, mask.cardinality());
+        assertEquals(mask.cardinality(), report.at("/mask/trainable").asInt());
+        int moved = 0;
+        for (int i = 0; i < original.length; i++) {
+            if (!mask.get(i)) {
+                assertEquals(Float.floatToRawIntBits(original[i]), Float.floatToRawIntBits(unlearned[i]), "parameter " + i);
+            } else if (original[i] != unlearned[i]) {
+                moved++;
+            }
+        }
+        assertTrue(moved > 0, "no trainable weight moved");
+        assertFalse(Files.exists(dir.resolve(".class1.staging")), "staging folder left behind");
+    }
+
+    @Test
+    void existingOutputIsNeitherReplacedNorTouched() throws IOException {
+        Path out = Files.createDirectories(dir.resolve("taken"));
+        Files.writeString(out.resolve("keep.txt"), "mine");
+        assertEquals(Main.BAD_INPUT, Main.run(args("unlearn", "--output.dir=" + out)));
+        try (var files = Files.list(out)) {
+            assertEquals(List.of(out.resolve("keep.txt")), files.toList());
+        }
+        assertFalse(Files.exists(dir.resolve(".taken.staging")));
+    }
+
+    @Test
+    void badInputExitsWithTwoAndWritesNothing() throws IOException {
+        Path ids = dir.resolve("unknown-ids.txt");
+        Files.writeString(ids, "99999\n100000\n");
+        List<String[]> bad = List.of(
+                args("unlearn", "--saliency.ratoi=0.5", "--output.dir=" + dir.resolve("bad1")),
+                args("unlearn", "--saliency.ratio=1.5", "--output.dir=" + dir.resolve("bad2")),
+                args("unlearn", "--forget.scenario=ids", "--forget.ids=" + ids, "--output.dir=" + dir.resolve("bad3")),
+                args("unlearn", "--model.path=" + dir.resolve("missing.zip"), "--output.dir=" + dir.resolve("bad4")),
+                args("unlearn", "--data.dir=" + dir.resolve("nodata"), "--output.dir=" + dir.resolve("bad5")),
+                args("unlearn", "--output.dir=" + model),
+                args("frobnicate"));
+        for (int i = 0; i < bad.size(); i++) {
+            assertEquals(Main.BAD_INPUT, Main.run(bad.get(i)), "case " + (i + 1) + ": " + String.join(" ", bad.get(i)));
+        }
+        for (int i = 1; i <= 5; i++) {
+            assertFalse(Files.exists(dir.resolve("bad" + i)), "output bad" + i + " was written");
+            assertFalse(Files.exists(dir.resolve(".bad" + i + ".staging")), "staging of bad" + i + " left behind");
+        }
+    }
+
+    private static byte[] sha256(Path file) throws IOException, NoSuchAlgorithmException {
+        return MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file));
+    }
+}
