@@ -38,10 +38,9 @@ public final class GradientSum implements Serializable {
             throw new IllegalArgumentException("gradient of length " + minibatchGradientSum.length()
                     + " added to a sum over " + sum.length + " parameters");
         }
-        float[] g = minibatchGradientSum.data().asFloat();
-        long offset = minibatchGradientSum.offset();
+        double[] g = minibatchGradientSum.toDoubleVector();
         for (int i = 0; i < sum.length; i++) {
-            sum[i] += g[(int) offset + i];
+            sum[i] += g[i];
         }
         examples += batchExamples;
         return this;

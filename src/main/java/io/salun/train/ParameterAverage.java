@@ -22,8 +22,12 @@ public final class ParameterAverage implements Serializable {
     private double lossSum;
 
     private ParameterAverage(int parameterCount, int stateCount) {
+        // −0.0 is the identity of IEEE addition (+0.0 is not: +0.0 + −0.0 = +0.0), so a −0.0
+        // parameter survives a one-partition average bit for bit
         this.parameters = new double[parameterCount];
         this.state = new double[stateCount];
+        java.util.Arrays.fill(parameters, -0.0);
+        java.util.Arrays.fill(state, -0.0);
     }
 
     /** The empty aggregate for a network of the given sizes. */
