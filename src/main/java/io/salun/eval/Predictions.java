@@ -27,4 +27,21 @@ public final class Predictions {
         }
         return new ClassCounts[] {forget, rest};
     }
+
+    /**
+     * The MIA feature of each row (SALUN-SPEC §4): the softmax probability the model gives the
+     * row's true label ("confidence"), as a one-feature vector.
+     */
+    public static double[][] confidences(MultiLayerNetwork net, Shard shard, int batchSize, int classes) {
+        double[][] out = new double[shard.size()][];
+        for (int from = 0; from < shard.size(); from += batchSize) {
+            int to = Math.min(shard.size(), from + batchSize);
+            Minibatch batch = Minibatch.inOrder(shard, from, to, classes);
+            INDArray probabilities = net.output(batch.features(), false);
+            for (int i = 0; i < batch.size(); i++) {
+                out[from + i] = new double[] {probabilities.getDouble(i, shard.label(from + i))};
+            }
+        }
+        return out;
+    }
 }

@@ -72,7 +72,7 @@ public final class JobSettings {
             "minibatch steps each partition takes between parameter averages");
     public static final Setting<String> UNLEARN_OPTIMIZER = Setting.oneOf("unlearn.optimizer", "sgd",
             List.of("sgd", "adam"), "update rule");
-    public static final Setting<Double> UNLEARN_LR = Setting.decimal("unlearn.lr", 0.02, Interval.greaterThan(0), "learning rate");
+    public static final Setting<Double> UNLEARN_LR = Setting.decimal("unlearn.lr", 0.05, Interval.greaterThan(0), "learning rate");
     public static final Setting<Double> UNLEARN_MOMENTUM = Setting.decimal("unlearn.momentum", 0.9,
             Interval.closedOpen(0, 1), "SGD (Nesterov) momentum");
     public static final Setting<Double> UNLEARN_WEIGHT_DECAY = Setting.decimal("unlearn.weight-decay", 5e-4,

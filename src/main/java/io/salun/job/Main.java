@@ -29,6 +29,15 @@ public final class Main {
     public static final int DIVERGED = 3;
     public static final int FAILED = 1;
 
+    private static final String USAGE = String.join("\n",
+            "usage: COMMAND [--conf=FILE ...] [--key=value ...]",
+            "  train     train the original model on the training set and save it at model.path",
+            "  unlearn   saliency mask + SalUn + evaluation; writes model.zip, mask.bin, report.json to output.dir",
+            "  settings  list every setting with its value and meaning",
+            "  help      this text",
+            "Settings come from the --conf files (later files win) and --key=value overrides (these win).",
+            "Exit codes: 0 success, 2 bad input, 3 training diverged, 1 other failure.");
+
     private Main() {
     }
 
@@ -42,8 +51,12 @@ public final class Main {
     /** Runs a command; returns the exit code. */
     public static int run(String[] args) {
         try {
+            if (args.length == 1 && (args[0].equals("help") || args[0].equals("--help") || args[0].equals("-h"))) {
+                CONSOLE.info(USAGE);
+                return 0;
+            }
             if (args.length == 0 || args[0].startsWith("--")) {
-                throw new InvalidInputException("command: expected one of train, unlearn, settings as the first"
+                throw new InvalidInputException("command: expected one of train, unlearn, settings, help as the first"
                         + " argument, found " + (args.length == 0 ? "nothing" : args[0]));
             }
             String command = args[0];
@@ -66,7 +79,7 @@ public final class Main {
                 }
                 case "train" -> withSpark(settings, command, sc -> TrainCommand.run(sc, settings));
                 case "unlearn" -> withSpark(settings, command, sc -> UnlearnCommand.run(sc, settings));
-                default -> throw new InvalidInputException("command: expected one of train, unlearn, settings, found "
+                default -> throw new InvalidInputException("command: expected one of train, unlearn, settings, help, found "
                         + command);
             }
             return 0;

@@ -56,8 +56,10 @@ public final class LocalSteps {
             int to = Math.min(shard.size(), from + round.batchSize());
             Minibatch batch = Minibatch.of(shard, order, from, to, round.classes(),
                     row -> round.labelling().label(shard, row, round.epoch()));
+            // DL4J's score adds the L2/weight-decay penalty; report the data loss (cross-entropy)
+            double penalty = net.calcRegularizationScore(true);
             net.fit(batch.features(), batch.labels());
-            lossTotal += net.score() * batch.size();
+            lossTotal += (net.score() - penalty) * batch.size();
             examples += batch.size();
         }
         float[] params = net.params().data().asFloat();
