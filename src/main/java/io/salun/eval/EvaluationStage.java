@@ -6,14 +6,24 @@ import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 
 /**
  * Spark wiring of evaluation: broadcast the model, count correct predictions per class on the
- * executors ({@link Predictions}), {@code treeReduce} the counts; only the counts reach the driver.
+ * executors ({@link Predictions}), {@code treeReduce} the counts. For MIA-Efficacy the driver
+ * receives the confidences of the attack's training sets (|Dt| members sampled from Dr and the
+ * test set) and trains the attacker; the forget set is scored on the executors, so only a count
+ * comes back.
  */
 public final class EvaluationStage {
     private EvaluationStage() {
+    }
+
+    /** The sets a model is evaluated on (all persisted by the caller, one shard per partition). */
+    public record Sets(JavaRDD<Shard> training, JavaRDD<Shard> forget, JavaRDD<Shard> test,
+                       JavaRDD<Shard> members, Set<Integer> forgottenClasses) {
     }
 
     /** Per-class counts {@code [forget rows, other rows]} of {@code model} over {@code shards}. */
@@ -28,18 +38,58 @@ public final class EvaluationStage {
         }
     }
 
-    /**
-     * UA, RA and TA of {@code model}: {@code training} holds Df (flagged) and Dr, {@code test} Dt.
-     * With {@code forgottenClasses} non-empty, TA excludes those classes and their test accuracy is
-     * reported separately.
-     */
-    public static Metrics evaluate(JavaSparkContext sc, NetworkSnapshot model, JavaRDD<Shard> training,
-                                   JavaRDD<Shard> test, Set<Integer> forgottenClasses, int batchSize,
+    /** UA, RA, TA and MIA-Efficacy of {@code model} on {@code sets}. */
+    public static Metrics evaluate(JavaSparkContext sc, NetworkSnapshot model, Sets sets, int batchSize,
                                    int classes, int treeDepth) {
-        ClassCounts[] train = counts(sc, model, training, batchSize, classes, treeDepth);
-        ClassCounts testCounts = counts(sc, model, test, batchSize, classes, treeDepth)[1];
-        double ta = forgottenClasses.isEmpty() ? testCounts.accuracy() : testCounts.accuracyExcluding(forgottenClasses);
-        double forgottenTest = forgottenClasses.isEmpty() ? Double.NaN : testCounts.accuracyOf(forgottenClasses);
-        return new Metrics(100.0 - train[0].accuracy(), train[1].accuracy(), ta, forgottenTest);
+        ClassCounts[] train = counts(sc, model, sets.training(), batchSize, classes, treeDepth);
+        ClassCounts testCounts = counts(sc, model, sets.test(), batchSize, classes, treeDepth)[1];
+        Set<Integer> forgotten = sets.forgottenClasses();
+        double ta = forgotten.isEmpty() ? testCounts.accuracy() : testCounts.accuracyExcluding(forgotten);
+        double forgottenTest = forgotten.isEmpty() ? Double.NaN : testCounts.accuracyOf(forgotten);
+        double mia = miaEfficacy(sc, model, sets, batchSize, classes);
+        return new Metrics(100.0 - train[0].accuracy(), train[1].accuracy(), ta, mia, forgottenTest);
+    }
+
+    /**
+     * MIA-Efficacy (%): attacker trained on members (the sample of Dr) vs non-members (the test set
+     * without forgotten classes), applied to the forget set.
+     */
+    public static double miaEfficacy(JavaSparkContext sc, NetworkSnapshot model, Sets sets, int batchSize, int classes) {
+        Broadcast<NetworkSnapshot> network = sc.broadcast(model);
+        Broadcast<MembershipInferenceAttack> attack = null;
+        try {
+            Set<Integer> forgotten = sets.forgottenClasses();
+            List<double[]> members = sets.members().flatMap(shard -> java.util.Arrays.asList(
+                    Predictions.confidences(network.value().build(), shard, batchSize, classes)).iterator()).collect();
+            List<double[]> nonMembers = sets.test().flatMap(shard -> {
+                double[][] c = Predictions.confidences(network.value().build(), shard, batchSize, classes);
+                List<double[]> kept = new ArrayList<>();
+                for (int i = 0; i < c.length; i++) {
+                    if (!forgotten.contains(shard.label(i))) {
+                        kept.add(c[i]);
+                    }
+                }
+                return kept.iterator();
+            }).collect();
+            attack = sc.broadcast(MembershipInferenceAttack.train(members.toArray(double[][]::new),
+                    nonMembers.toArray(double[][]::new)));
+            Broadcast<MembershipInferenceAttack> a = attack;
+            long[] counts = sets.forget().map(shard -> {
+                double[][] c = Predictions.confidences(network.value().build(), shard, batchSize, classes);
+                long nonMember = 0;
+                for (double[] x : c) {
+                    if (a.value().predictsNonMember(x)) {
+                        nonMember++;
+                    }
+                }
+                return new long[] {nonMember, c.length};
+            }).reduce((x, y) -> new long[] {x[0] + y[0], x[1] + y[1]});
+            return counts[1] == 0 ? Double.NaN : 100.0 * counts[0] / counts[1];
+        } finally {
+            network.destroy();
+            if (attack != null) {
+                attack.destroy();
+            }
+        }
     }
 }

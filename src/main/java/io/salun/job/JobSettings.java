@@ -63,8 +63,14 @@ public final class JobSettings {
     public static final Setting<Integer> SALIENCY_BATCH = Setting.integer("saliency.batch", 500, 1, 1_000_000,
             "minibatch size of the gradient pass (does not change the sum)");
 
-    public static final Setting<String> UNLEARN_METHOD = Setting.oneOf("unlearn.method", "salun", List.of("salun", "rl"),
-            "salun: random labels under the saliency mask; rl: random labels, every weight trainable");
+    public static final Setting<String> UNLEARN_METHOD = Setting.oneOf("unlearn.method", "salun",
+            List.of("salun", "rl", "ft", "ga", "l1-sparse", "retrain"),
+            "salun: random labels under the saliency mask; rl: random labels; ft: fine-tune on Dr; ga: gradient"
+                    + " ascent on Df; l1-sparse: ft with a decaying l1 penalty; retrain: from scratch on Dr (train.*)");
+    public static final Setting<Boolean> UNLEARN_MASK = Setting.bool("unlearn.mask", false,
+            "run rl, ft, ga or l1-sparse under the saliency mask too (salun always is)");
+    public static final Setting<Double> UNLEARN_L1_ALPHA = Setting.decimal("unlearn.l1-alpha", 5e-4, Interval.atLeast(0),
+            "l1-sparse: initial l1 coefficient alpha, decaying linearly to 0");
     public static final Setting<Integer> UNLEARN_EPOCHS = Setting.integer("unlearn.epochs", 3, 1, 100_000, "unlearning epochs");
     public static final Setting<Integer> UNLEARN_BATCH = Setting.integer("unlearn.batch", 64, 1, 1_000_000,
             "minibatch size per partition");
@@ -82,6 +88,43 @@ public final class JobSettings {
     public static final Setting<Boolean> UNLEARN_EXCLUDE_TRUE_LABEL = Setting.bool("unlearn.exclude-true-label", true,
             "draw random labels from the other K-1 classes (paper) rather than all K (reference code)");
 
+    public static final Setting<String> BENCHMARK_METHODS = Setting.string("benchmark.methods",
+            "ft,ga,rl,l1-sparse,salun", "benchmark: methods compared with Retrain; append +mask for a masked"
+                    + " variant (e.g. ga+mask)");
+    public static final Setting<Boolean> BENCHMARK_SWEEP = Setting.bool("benchmark.sweep", false,
+            "benchmark: try every learning rate of benchmark.<method>.lr-grid and keep the smallest Avg. Gap");
+    public static final Setting<Optional<String>> BENCHMARK_OUTPUT = Setting.optionalString("benchmark.output",
+            "benchmark: output folder; empty: work/benchmarks/<scenario>-<time>");
+
+    /** Per-method learning rate, epochs and sweep grid of the benchmark: benchmark.METHOD.{lr,epochs,lr-grid}. */
+    public static final java.util.Map<String, MethodKeys> BENCHMARK_METHOD_KEYS = methodKeys();
+
+    /** The benchmark settings of one method. */
+    public record MethodKeys(Setting<Double> lr, Setting<Integer> epochs, Setting<String> grid) {
+    }
+
+    private static java.util.Map<String, MethodKeys> methodKeys() {
+        java.util.Map<String, MethodKeys> keys = new java.util.LinkedHashMap<>();
+        Object[][] defaults = {
+            {"ft", 0.05, 5, "0.02,0.05,0.1"},
+            {"ga", 0.001, 3, "0.0005,0.001,0.002,0.005"},
+            {"rl", 0.05, 5, "0.02,0.05,0.1"},
+            {"l1-sparse", 0.05, 5, "0.02,0.05,0.1"},
+            {"salun", 0.05, 5, "0.02,0.05,0.1"},
+        };
+        for (Object[] d : defaults) {
+            String m = (String) d[0];
+            keys.put(m, new MethodKeys(
+                    Setting.decimal("benchmark." + m + ".lr", (Double) d[1], Interval.greaterThan(0),
+                            "benchmark: learning rate of " + m + " (and of " + m + "+mask)"),
+                    Setting.integer("benchmark." + m + ".epochs", (Integer) d[2], 1, 100_000,
+                            "benchmark: epochs of " + m),
+                    Setting.string("benchmark." + m + ".lr-grid", (String) d[3],
+                            "benchmark: learning rates the sweep tries for " + m)));
+        }
+        return java.util.Collections.unmodifiableMap(keys);
+    }
+
     public static final Setting<Integer> EVAL_BATCH = Setting.integer("eval.batch", 500, 1, 1_000_000,
             "minibatch size of inference");
 
@@ -90,14 +133,29 @@ public final class JobSettings {
     public static final Setting<Boolean> OUTPUT_OVERWRITE = Setting.bool("output.overwrite", false,
             "replace an existing output folder or model file");
 
-    /** The catalogue, in the order help lists it. */
-    public static final List<Setting<?>> ALL = List.of(SEED, SPARK_MASTER, PARTITIONS, TREE_DEPTH,
+    private static List<Setting<?>> catalogue() {
+        List<Setting<?>> all = new java.util.ArrayList<>(BASE);
+        all.add(BENCHMARK_METHODS);
+        all.add(BENCHMARK_SWEEP);
+        all.add(BENCHMARK_OUTPUT);
+        for (MethodKeys k : BENCHMARK_METHOD_KEYS.values()) {
+            all.add(k.lr());
+            all.add(k.epochs());
+            all.add(k.grid());
+        }
+        return List.copyOf(all);
+    }
+
+    private static final List<Setting<?>> BASE = List.of(SEED, SPARK_MASTER, PARTITIONS, TREE_DEPTH,
             DATA_DIR, DATA_SUBSET, DATA_CLASSES, MODEL_ARCH, MODEL_PATH, TRAIN_IF_MISSING,
             TRAIN_EPOCHS, TRAIN_BATCH, TRAIN_LOCAL_STEPS, TRAIN_OPTIMIZER, TRAIN_LR, TRAIN_MOMENTUM, TRAIN_WEIGHT_DECAY,
             FORGET_SCENARIO, FORGET_FRACTION, FORGET_CLASSES, FORGET_IDS, SALIENCY_RATIO, SALIENCY_BATCH,
-            UNLEARN_METHOD, UNLEARN_EPOCHS, UNLEARN_BATCH, UNLEARN_LOCAL_STEPS, UNLEARN_OPTIMIZER, UNLEARN_LR,
+            UNLEARN_METHOD, UNLEARN_MASK, UNLEARN_L1_ALPHA, UNLEARN_EPOCHS, UNLEARN_BATCH, UNLEARN_LOCAL_STEPS, UNLEARN_OPTIMIZER, UNLEARN_LR,
             UNLEARN_MOMENTUM, UNLEARN_WEIGHT_DECAY, UNLEARN_ORDER, UNLEARN_EXCLUDE_TRUE_LABEL, EVAL_BATCH,
             OUTPUT_DIR, OUTPUT_OVERWRITE);
+
+    /** The catalogue, in the order help lists it. */
+    public static final List<Setting<?>> ALL = catalogue();
 
     /** The settings that decide the original model (its cache key). */
     public static final List<Setting<?>> TRAINING_KEYS = List.of(SEED, DATA_DIR, DATA_SUBSET, DATA_CLASSES, MODEL_ARCH,

@@ -11,6 +11,7 @@ import io.salun.model.NetworkSnapshot;
 import io.salun.model.Optimizer;
 import io.salun.config.InvalidInputException;
 import io.salun.train.DataOrder;
+import io.salun.train.GradientTerm;
 import io.salun.train.Labelling;
 import io.salun.train.ParameterAveraging;
 import org.apache.hadoop.conf.Configuration;
@@ -46,13 +47,29 @@ public final class TrainCommand {
         CONSOLE.info("original model: {}", modelPath);
     }
 
+    /**
+     * The original model at {@code model.path}; with {@code model.train-if-missing} it is trained
+     * (and cached there) first when missing.
+     */
+    static MultiLayerNetwork loadOrTrain(JavaSparkContext sc, Settings settings, Datasets data) {
+        String modelPath = ModelPaths.original(settings);
+        if (!ModelStore.exists(modelPath, sc.hadoopConfiguration())) {
+            if (!settings.get(JobSettings.TRAIN_IF_MISSING)) {
+                throw new InvalidInputException("model.path: no model at " + modelPath + "; run the train command"
+                        + " first or set model.train-if-missing=true");
+            }
+            LOG.info("no original model at {} yet: training it first", modelPath);
+            trainAndSave(sc, settings, data, modelPath);
+        }
+        return ModelStore.load(modelPath, "model.path", sc.hadoopConfiguration());
+    }
+
     /** Trains on {@code data} and publishes the model at {@code modelPath} (written aside, then renamed). */
     static void trainAndSave(JavaSparkContext sc, Settings settings, Datasets data, String modelPath) {
         int classes = settings.get(JobSettings.DATA_CLASSES);
         long seed = settings.get(JobSettings.SEED);
         Architecture arch = Architecture.parse(settings.get(JobSettings.MODEL_ARCH));
-        Optimizer optimizer = new Optimizer(settings.get(JobSettings.TRAIN_OPTIMIZER), settings.get(JobSettings.TRAIN_LR),
-                settings.get(JobSettings.TRAIN_MOMENTUM), settings.get(JobSettings.TRAIN_WEIGHT_DECAY), 0);
+        Optimizer optimizer = Recipes.training(settings).optimizer();
         MultiLayerNetwork init = new MultiLayerNetwork(arch.configuration(data.rows(), data.cols(), classes, seed, optimizer));
         init.init();
         LOG.info("train: {} with {} parameters, {}", arch, init.numParams(), optimizer);
@@ -62,7 +79,7 @@ public final class TrainCommand {
             long began = System.nanoTime();
             ParameterAveraging.Plan plan = new ParameterAveraging.Plan("train", settings.get(JobSettings.TRAIN_EPOCHS),
                     settings.get(JobSettings.TRAIN_BATCH), settings.get(JobSettings.TRAIN_LOCAL_STEPS), classes, seed,
-                    DataOrder.MIXED, Labelling.trueLabels(), settings.get(JobSettings.TREE_DEPTH));
+                    DataOrder.MIXED, Labelling.trueLabels(), new GradientTerm.None(), settings.get(JobSettings.TREE_DEPTH));
             NetworkSnapshot trained = ParameterAveraging.train(sc, NetworkSnapshot.of(init), train, plan, Optional.empty()).network();
             double seconds = (System.nanoTime() - began) / 1e9;
             int batch = settings.get(JobSettings.EVAL_BATCH);

@@ -27,7 +27,8 @@ public final class LocalSteps {
 
     /** Everything a round needs besides the data and the network. */
     public record Round(String stage, long seed, int epoch, int round, int batchSize, int localSteps,
-                        int classes, DataOrder order, Labelling labelling) implements java.io.Serializable {
+                        int classes, DataOrder order, Labelling labelling, GradientTerm term)
+            implements java.io.Serializable {
     }
 
     /** Number of minibatches a shard of {@code rows} rows yields per epoch. */
@@ -47,6 +48,7 @@ public final class LocalSteps {
         int lastBatch = Math.min(batches, firstBatch + round.localSteps());
         Nd4j.getRandom().setSeed(Seeds.derive(round.seed(), round.stage() + "/nd4j", round.epoch(), round.round(), partition));
         MultiLayerNetwork net = snapshot.build();
+        round.term().attach(net);
         mask.ifPresent(m -> MaskedUpdate.attach(net, m));
         int[] order = round.order().rows(shard, Seeds.derive(round.seed(), round.stage() + "/order", round.epoch(), partition));
         long examples = 0;

@@ -32,13 +32,20 @@ public final class ParameterAveraging {
 
     /** How a stage trains. */
     public record Plan(String stage, int epochs, int batchSize, int localSteps, int classes, long seed,
-                       DataOrder order, Labelling labelling, int treeDepth) implements java.io.Serializable {
+                       DataOrder order, Labelling labelling, GradientTerm term, int treeDepth)
+            implements java.io.Serializable {
         public Plan {
             if (epochs < 0 || batchSize < 1 || localSteps < 1 || treeDepth < 1) {
                 throw new IllegalArgumentException("plan " + stage + ": epochs >= 0, batch >= 1, local steps >= 1,"
                         + " tree depth >= 1 expected, found " + epochs + ", " + batchSize + ", " + localSteps + ", " + treeDepth);
             }
         }
+    }
+
+    /** Minibatch steps per partition in one epoch: the largest partition's. */
+    public static int stepsPerEpoch(JavaRDD<Shard> shards, int batchSize) {
+        int maxRows = shards.map(Shard::size).collect().stream().mapToInt(Integer::intValue).max().orElse(0);
+        return LocalSteps.batchesPerEpoch(maxRows, batchSize);
     }
 
     /** Loss of one round, for progress logs and reports. */
@@ -76,7 +83,7 @@ public final class ParameterAveraging {
                 long epochExamples = 0;
                 for (int round = 0; round < rounds; round++) {
                     LocalSteps.Round spec = new LocalSteps.Round(plan.stage(), plan.seed(), epoch, round,
-                            plan.batchSize(), plan.localSteps(), plan.classes(), plan.order(), plan.labelling());
+                            plan.batchSize(), plan.localSteps(), plan.classes(), plan.order(), plan.labelling(), plan.term());
                     ParameterAverage average = round(sc, current, shards, spec, maskBroadcast, plan.treeDepth());
                     if (!Double.isFinite(average.meanLoss())) {
                         throw new TrainingDivergedException(plan.stage(), epoch, round, average.meanLoss());

@@ -90,7 +90,13 @@ class UnlearnJobSparkTest {
         assertTrue(ra >= raBefore - 5, "RA " + raBefore + " -> " + ra);
         assertTrue(report.at("/metrics/unlearned/forgottenClassTestAccuracy").asDouble() <= 10);
         assertTrue(report.at("/seconds/saliency").asDouble() > 0);
-        assertFalse(report.at("/unlearning/lossPerRound").isEmpty());
+        assertFalse(report.at("/lossPerRound").isEmpty());
+        // class-wise: the attacker takes most of the forgotten class for non-members after SalUn
+        double miaBefore = report.at("/metrics/original/MIA").asDouble();
+        double miaAfter = report.at("/metrics/unlearned/MIA").asDouble();
+        assertTrue(miaAfter > miaBefore && miaAfter >= 80, "MIA-Efficacy " + miaBefore + " -> " + miaAfter);
+        String html = Files.readString(out.resolve("report.html"));
+        assertTrue(html.contains("<img src=\"data:image/png;base64,") && html.contains("MIA-Efficacy"));
 
         Configuration conf = new Configuration();
         float[] original = ModelStore.load(model.toString(), "model", conf).params().toFloatVector();

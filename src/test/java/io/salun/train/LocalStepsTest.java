@@ -74,7 +74,7 @@ class LocalStepsTest {
     }
 
     private static LocalSteps.Round round(int epoch, int round) {
-        return new LocalSteps.Round(STAGE, SEED, epoch, round, BATCH, LOCAL_STEPS, K, DataOrder.MIXED, labelling());
+        return new LocalSteps.Round(STAGE, SEED, epoch, round, BATCH, LOCAL_STEPS, K, DataOrder.MIXED, labelling(), new GradientTerm.None());
     }
 
     @ParameterizedTest

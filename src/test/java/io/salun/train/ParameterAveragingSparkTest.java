@@ -58,7 +58,7 @@ class ParameterAveragingSparkTest {
                 .map(e -> e.withForget(e.id() % 10 == 0));
         JavaRDD<Shard> shards = Shards.cache(data, "one partition");
         Labelling labelling = Labelling.randomForgetLabels(9, 10, true);
-        ParameterAveraging.Plan plan = new ParameterAveraging.Plan("t", 2, 32, 3, 10, 9, DataOrder.MIXED, labelling, 2);
+        ParameterAveraging.Plan plan = new ParameterAveraging.Plan("t", 2, 32, 3, 10, 9, DataOrder.MIXED, labelling, new GradientTerm.None(), 2);
         NetworkSnapshot engine = ParameterAveraging.train(sc, start, shards, plan, Optional.empty()).network();
 
         // plain DL4J: one network, the same minibatches in the same order, no Spark, no averaging
@@ -95,7 +95,7 @@ class ParameterAveragingSparkTest {
         }
         JavaRDD<Shard> shards = Shards.cache(IdxSource.read(sc, images, labels, 3), "three partitions");
         ParameterAveraging.Plan plan = new ParameterAveraging.Plan("m", 2, 64, 2, 10, 1, DataOrder.MIXED,
-                Labelling.trueLabels(), 2);
+                Labelling.trueLabels(), new GradientTerm.None(), 2);
         ParameterAveraging.Result result = ParameterAveraging.train(sc, start, shards, plan, Optional.of(mask));
         shards.unpersist();
         float[] before = start.parameters();

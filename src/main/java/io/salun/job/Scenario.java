@@ -1,0 +1,86 @@
+package io.salun.job;
+
+import io.salun.config.InvalidInputException;
+import io.salun.config.Settings;
+import io.salun.data.Example;
+import io.salun.data.Shard;
+import io.salun.data.Shards;
+import io.salun.eval.EvaluationStage;
+import io.salun.forget.ForgetSpec;
+import io.salun.forget.ForgetSplit;
+import io.salun.forget.UniformSample;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One forgetting scenario on Spark: the training set split into Df and Dr, and the cached shards
+ * every stage reads — D with its forget flags, Df, Dr, Dt, and the MIA attack's member sample
+ * (|Dt'| records of Dr, Dt' being the test set without forgotten classes). Closing it unpersists them.
+ */
+final class Scenario implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Scenario.class);
+
+    final ForgetSpec spec;
+    final ForgetSplit.Result split;
+    final JavaRDD<Shard> all;
+    final JavaRDD<Shard> forget;
+    final JavaRDD<Shard> retain;
+    final JavaRDD<Shard> test;
+    final JavaRDD<Shard> members;
+    final long testCount;
+
+    private Scenario(ForgetSpec spec, ForgetSplit.Result split, JavaRDD<Shard> all, JavaRDD<Shard> forget,
+                     JavaRDD<Shard> retain, JavaRDD<Shard> test, JavaRDD<Shard> members, long testCount) {
+        this.spec = spec;
+        this.split = split;
+        this.all = all;
+        this.forget = forget;
+        this.retain = retain;
+        this.test = test;
+        this.members = members;
+        this.testCount = testCount;
+    }
+
+    static Scenario prepare(JavaSparkContext sc, Settings settings, Datasets data, ForgetSpec spec) {
+        long seed = settings.get(JobSettings.SEED);
+        ForgetSplit.Result split = ForgetSplit.apply(sc, data.training(), spec, seed);
+        if (split.forget() == 0) {
+            throw new InvalidInputException("forget set is empty: scenario " + spec.scenario()
+                    + " selects none of the " + split.retain() + " training records"
+                    + (spec instanceof ForgetSpec.Ids ? " (" + split.unknownIds() + " listed IDs are not in the training set)" : ""));
+        }
+        if (split.retain() == 0) {
+            throw new InvalidInputException("forget set is the whole training set (" + split.forget()
+                    + " records): nothing would be retained; choose a smaller forget set");
+        }
+        LOG.info("scenario {}: {} records to forget, {} to retain", spec.scenario(), split.forget(), split.retain());
+        JavaRDD<Example> retained = split.flagged().filter(e -> !e.forget());
+        JavaRDD<Shard> test = Shards.cache(data.test(), "Dt shards");
+        java.util.Set<Integer> forgotten = spec.forgottenClasses();
+        long nonMembers = data.test().filter(e -> !forgotten.contains(e.label())).count();
+        long testCount = test.map(Shard::size).fold(0, Integer::sum);
+        JavaRDD<Example> memberSample = UniformSample.take(retained, seed, "mia-members", Math.min(nonMembers, split.retain()));
+        return new Scenario(spec, split,
+                Shards.cache(split.flagged(), "D shards (flagged)"),
+                Shards.cache(split.flagged().filter(Example::forget), "Df shards"),
+                Shards.cache(retained, "Dr shards"),
+                test,
+                Shards.cache(memberSample, "MIA member shards"),
+                testCount);
+    }
+
+    EvaluationStage.Sets sets() {
+        return new EvaluationStage.Sets(all, forget, test, members, spec.forgottenClasses());
+    }
+
+    @Override
+    public void close() {
+        all.unpersist();
+        forget.unpersist();
+        retain.unpersist();
+        test.unpersist();
+        members.unpersist();
+    }
+}

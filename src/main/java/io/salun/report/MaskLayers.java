@@ -1,0 +1,47 @@
+package io.salun.report;
+
+import io.salun.mask.Bitset;
+import io.salun.mask.SaliencyMask;
+import io.salun.model.NetworkSnapshot;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** The fraction of each parameter block (layer × weight/bias) that a mask keeps trainable. */
+public final class MaskLayers {
+    private MaskLayers() {
+    }
+
+    /** Rows {layer, param, count, fraction} in the order of the flattened parameters. */
+    public static List<Map<String, Object>> fractions(Bitset mask, NetworkSnapshot network) {
+        MultiLayerNetwork net = network.build();
+        List<Map<String, Object>> layers = new ArrayList<>();
+        int offset = 0;
+        for (int i = 0; i < net.getnLayers(); i++) {
+            for (Map.Entry<String, INDArray> p : net.getLayer(i).paramTable().entrySet()) {
+                int n = (int) p.getValue().length();
+                Map<String, Object> row = new LinkedHashMap<>();
+                row.put("layer", i);
+                row.put("type", net.getLayer(i).conf().getLayer().getClass().getSimpleName());
+                row.put("param", p.getKey());
+                row.put("count", n);
+                row.put("fraction", SaliencyMask.fractionSet(mask, offset, offset + n));
+                layers.add(row);
+                offset += n;
+            }
+        }
+        if (offset != mask.size()) {
+            throw new IllegalStateException("parameter blocks cover " + offset + " of " + mask.size() + " mask bits");
+        }
+        return layers;
+    }
+
+    /** Chart label of a row: "0 ConvolutionLayer W". */
+    public static String label(Map<String, Object> row) {
+        return row.get("layer") + " " + row.get("type") + " " + row.get("param");
+    }
+}

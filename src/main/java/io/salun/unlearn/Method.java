@@ -1,0 +1,82 @@
+package io.salun.unlearn;
+
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.stream.Collectors;
+
+/**
+ * The unlearning methods of SALUN-SPEC §3, each a small strategy over the one training engine:
+ * which records it trains on, which labels, which gradient term, and whether it starts from the
+ * original weights θo or from scratch. Any method but Retrain may also run under the saliency
+ * mask (GA+mask, FT+mask …); SalUn is RL under the mask.
+ */
+public enum Method {
+    /** Train from scratch on Dr with the original recipe: the gold standard. */
+    RETRAIN("retrain", Records.RETAIN, false, Term.NONE, false),
+    /** Fine-tune θo on Dr with cross-entropy. */
+    FT("ft", Records.RETAIN, false, Term.NONE, false),
+    /** Gradient ascent on Df with the true labels. */
+    GA("ga", Records.FORGET, false, Term.ASCENT, false),
+    /** Random labels on Df mixed with Dr (every weight trainable). */
+    RL("rl", Records.ALL, true, Term.NONE, false),
+    /** FT plus a linearly decaying l1 penalty. */
+    L1_SPARSE("l1-sparse", Records.RETAIN, false, Term.L1, false),
+    /** RL restricted to the salient weights. */
+    SALUN("salun", Records.ALL, true, Term.NONE, true);
+
+    /** The records a method trains on. */
+    public enum Records { ALL, RETAIN, FORGET }
+
+    /** The gradient term a method adds. */
+    public enum Term { NONE, ASCENT, L1 }
+
+    private final String id;
+    private final Records records;
+    private final boolean randomLabels;
+    private final Term term;
+    private final boolean alwaysMasked;
+
+    Method(String id, Records records, boolean randomLabels, Term term, boolean alwaysMasked) {
+        this.id = id;
+        this.records = records;
+        this.randomLabels = randomLabels;
+        this.term = term;
+        this.alwaysMasked = alwaysMasked;
+    }
+
+    public String id() {
+        return id;
+    }
+
+    public Records records() {
+        return records;
+    }
+
+    public boolean randomLabels() {
+        return randomLabels;
+    }
+
+    public Term term() {
+        return term;
+    }
+
+    public boolean alwaysMasked() {
+        return alwaysMasked;
+    }
+
+    /** Parses a setting value ({@code salun}, {@code l1-sparse} …). */
+    public static Method parse(String id) {
+        String wanted = id.trim().toLowerCase(Locale.ROOT);
+        for (Method m : values()) {
+            if (m.id.equals(wanted)) {
+                return m;
+            }
+        }
+        throw new IllegalArgumentException("unknown method '" + id + "'; expected one of " + ids());
+    }
+
+    /** Every method id, comma-separated. */
+    public static String ids() {
+        return Arrays.stream(values()).map(Method::id).collect(Collectors.joining(", "));
+    }
+}

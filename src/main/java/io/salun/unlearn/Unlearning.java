@@ -1,0 +1,90 @@
+package io.salun.unlearn;
+
+import io.salun.data.Shard;
+import io.salun.mask.Bitset;
+import io.salun.model.NetworkSnapshot;
+import io.salun.model.Optimizer;
+import io.salun.train.DataOrder;
+import io.salun.train.GradientTerm;
+import io.salun.train.Labelling;
+import io.salun.train.ParameterAveraging;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Runs one unlearning method (or Retrain) through the parameter-averaging engine and times it.
+ */
+public final class Unlearning {
+    private Unlearning() {
+    }
+
+    /** The original model and the cached sets every method draws from. */
+    public record Inputs(NetworkSnapshot original, MultiLayerConfiguration originalConfiguration,
+                         JavaRDD<Shard> all, JavaRDD<Shard> forget, JavaRDD<Shard> retain,
+                         int classes, long seed, int treeDepth) {
+    }
+
+    /**
+     * How a method trains.
+     *
+     * @param l1Alpha          α of l1-sparse (ignored by the other methods)
+     * @param excludeTrueLabel random labels y' ≠ y (paper) rather than any of K (reference code)
+     */
+    public record Recipe(Optimizer optimizer, int epochs, int batchSize, int localSteps, DataOrder order,
+                         boolean excludeTrueLabel, double l1Alpha) implements java.io.Serializable {
+    }
+
+    /** The unlearned (or retrained) model, the wall-clock seconds it took, and its loss per round. */
+    public record Outcome(Method method, boolean masked, NetworkSnapshot model, double seconds,
+                          List<ParameterAveraging.RoundLoss> losses) {
+    }
+
+    /**
+     * Runs {@code method}; with a mask (required by SalUn) only its set bits move. Retrain starts
+     * from the original configuration's own initialisation (same seed, so the same initial weights
+     * as the original training) and never takes a mask.
+     */
+    public static Outcome run(JavaSparkContext sc, Method method, Optional<Bitset> mask, Recipe recipe, Inputs in) {
+        if (method.alwaysMasked() && mask.isEmpty()) {
+            throw new IllegalArgumentException(method.id() + " needs a saliency mask");
+        }
+        if (method == Method.RETRAIN && mask.isPresent()) {
+            throw new IllegalArgumentException("retrain takes no mask");
+        }
+        JavaRDD<Shard> data = switch (method.records()) {
+            case ALL -> in.all();
+            case RETAIN -> in.retain();
+            case FORGET -> in.forget();
+        };
+        Labelling labelling = method.randomLabels()
+                ? Labelling.randomForgetLabels(in.seed(), in.classes(), recipe.excludeTrueLabel())
+                : Labelling.trueLabels();
+        GradientTerm term = switch (method.term()) {
+            case NONE -> new GradientTerm.None();
+            case ASCENT -> new GradientTerm.Ascent();
+            case L1 -> new GradientTerm.L1Decay(recipe.l1Alpha(),
+                    (long) recipe.epochs() * ParameterAveraging.stepsPerEpoch(data, recipe.batchSize()));
+        };
+        MultiLayerConfiguration conf = recipe.optimizer().applyTo(in.originalConfiguration());
+        NetworkSnapshot start;
+        if (method == Method.RETRAIN) {
+            MultiLayerNetwork fresh = new MultiLayerNetwork(conf);
+            fresh.init();
+            start = NetworkSnapshot.of(fresh);
+        } else {
+            start = NetworkSnapshot.fresh(conf, in.original().parameters());
+        }
+        String stage = method.id() + (mask.isPresent() && !method.alwaysMasked() ? "+mask" : "");
+        ParameterAveraging.Plan plan = new ParameterAveraging.Plan(stage, recipe.epochs(), recipe.batchSize(),
+                recipe.localSteps(), in.classes(), in.seed(), recipe.order(), labelling, term, in.treeDepth());
+        long began = System.nanoTime();
+        ParameterAveraging.Result result = ParameterAveraging.train(sc, start, data, plan, mask);
+        double seconds = (System.nanoTime() - began) / 1e9;
+        return new Outcome(method, mask.isPresent(), result.network(), seconds, result.losses());
+    }
+}
