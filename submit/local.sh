@@ -4,7 +4,8 @@
 # Usage: submit/local.sh [COMMAND] [--key=value ...]
 #   no arguments   the default job: train the LeNet on Fashion-MNIST if no cached model exists,
 #                  then forget a seeded 10% of its training data with SalUn (conf/local.properties)
-#   COMMAND        train | unlearn | settings (lists every setting with its value and meaning)
+#   COMMAND        train | unlearn | benchmark | settings (lists every setting with its value and meaning)
+#                  benchmark runs the reference protocol of conf/benchmark.properties (random10 and class0)
 #   --key=value    overrides any setting of conf/salun.properties and conf/local.properties
 #
 # Environment: JAVA_OPTS (default -Xmx6g), OMP_NUM_THREADS (default 1: one ND4J thread per Spark
@@ -37,7 +38,10 @@ fi
 opens="-XX:+IgnoreUnrecognizedVMOptions --add-opens=java.base/java.lang=ALL-UNNAMED --add-opens=java.base/java.lang.invoke=ALL-UNNAMED --add-opens=java.base/java.lang.reflect=ALL-UNNAMED --add-opens=java.base/java.io=ALL-UNNAMED --add-opens=java.base/java.net=ALL-UNNAMED --add-opens=java.base/java.nio=ALL-UNNAMED --add-opens=java.base/java.util=ALL-UNNAMED --add-opens=java.base/java.util.concurrent=ALL-UNNAMED --add-opens=java.base/java.util.concurrent.atomic=ALL-UNNAMED --add-opens=java.base/jdk.internal.ref=ALL-UNNAMED --add-opens=java.base/sun.nio.ch=ALL-UNNAMED --add-opens=java.base/sun.nio.cs=ALL-UNNAMED --add-opens=java.base/sun.security.action=ALL-UNNAMED --add-opens=java.base/sun.util.calendar=ALL-UNNAMED --add-opens=java.security.jgss/sun.security.krb5=ALL-UNNAMED -Djdk.reflect.useDirectMethodHandle=false"
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 
+confs=(--conf=conf/salun.properties --conf=conf/local.properties)
+[ "$command" = benchmark ] && confs+=(--conf=conf/benchmark.properties)
+
 # shellcheck disable=SC2086
 exec java $opens ${JAVA_OPTS:--Xmx6g} -Dlog4j2.configurationFile=conf/log4j2.properties \
   -cp "target/classes:$(cat target/classpath.txt)" io.salun.job.Main "$command" \
-  --conf=conf/salun.properties --conf=conf/local.properties "$@"
+  "${confs[@]}" "$@"

@@ -6,15 +6,14 @@ import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 
 /**
  * Spark wiring of evaluation: broadcast the model, count correct predictions per class on the
  * executors ({@link Predictions}), {@code treeReduce} the counts. For MIA-Efficacy the driver
- * receives the confidences of the attack's training sets (|Dt| members sampled from Dr and the
- * test set) and trains the attacker; the forget set is scored on the executors, so only a count
+ * receives the confidences of the attack's two balanced training sets (members sampled from Dr,
+ * non-members from the test set) and trains the attacker; the forget set is scored on the executors, so only a count
  * comes back.
  */
 public final class EvaluationStage {
@@ -23,7 +22,7 @@ public final class EvaluationStage {
 
     /** The sets a model is evaluated on (all persisted by the caller, one shard per partition). */
     public record Sets(JavaRDD<Shard> training, JavaRDD<Shard> forget, JavaRDD<Shard> test,
-                       JavaRDD<Shard> members, Set<Integer> forgottenClasses) {
+                       JavaRDD<Shard> members, JavaRDD<Shard> nonMembers, Set<Integer> forgottenClasses) {
     }
 
     /** Per-class counts {@code [forget rows, other rows]} of {@code model} over {@code shards}. */
@@ -51,26 +50,17 @@ public final class EvaluationStage {
     }
 
     /**
-     * MIA-Efficacy (%): attacker trained on members (the sample of Dr) vs non-members (the test set
-     * without forgotten classes), applied to the forget set.
+     * MIA-Efficacy (%): attacker trained on members (a sample of Dr) vs non-members (a sample of the
+     * test set without forgotten classes), applied to the forget set.
      */
     public static double miaEfficacy(JavaSparkContext sc, NetworkSnapshot model, Sets sets, int batchSize, int classes) {
         Broadcast<NetworkSnapshot> network = sc.broadcast(model);
         Broadcast<MembershipInferenceAttack> attack = null;
         try {
-            Set<Integer> forgotten = sets.forgottenClasses();
             List<double[]> members = sets.members().flatMap(shard -> java.util.Arrays.asList(
                     Predictions.confidences(network.value().build(), shard, batchSize, classes)).iterator()).collect();
-            List<double[]> nonMembers = sets.test().flatMap(shard -> {
-                double[][] c = Predictions.confidences(network.value().build(), shard, batchSize, classes);
-                List<double[]> kept = new ArrayList<>();
-                for (int i = 0; i < c.length; i++) {
-                    if (!forgotten.contains(shard.label(i))) {
-                        kept.add(c[i]);
-                    }
-                }
-                return kept.iterator();
-            }).collect();
+            List<double[]> nonMembers = sets.nonMembers().flatMap(shard -> java.util.Arrays.asList(
+                    Predictions.confidences(network.value().build(), shard, batchSize, classes)).iterator()).collect();
             attack = sc.broadcast(MembershipInferenceAttack.train(members.toArray(double[][]::new),
                     nonMembers.toArray(double[][]::new)));
             Broadcast<MembershipInferenceAttack> a = attack;

@@ -16,6 +16,35 @@ import java.util.TreeSet;
  */
 public sealed interface ForgetSpec {
 
+    /**
+     * Parses a scenario name as reports print it: {@code random10} (percent), {@code class0},
+     * {@code class3+5}; {@code ids} takes the ID file from {@code idsUri}.
+     */
+    static ForgetSpec parse(String name, java.util.Optional<String> idsUri) {
+        String n = name.trim();
+        try {
+            if (n.startsWith("random")) {
+                return new Random(Double.parseDouble(n.substring("random".length())) / 100.0);
+            }
+            if (n.startsWith("class")) {
+                Set<Integer> labels = new TreeSet<>();
+                for (String part : n.substring("class".length()).split("\\+")) {
+                    labels.add(Integer.parseInt(part));
+                }
+                return new Classes(labels);
+            }
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("scenario '" + name + "': expected randomPERCENT (e.g. random10),"
+                    + " classLABEL[+LABEL...] (e.g. class0) or ids", e);
+        }
+        if (n.equals("ids")) {
+            return new Ids(idsUri.orElseThrow(() -> new IllegalArgumentException(
+                    "scenario ids: needs forget.ids=PATH, a file of record IDs")));
+        }
+        throw new IllegalArgumentException("scenario '" + name + "': expected randomPERCENT (e.g. random10),"
+                + " classLABEL[+LABEL...] (e.g. class0) or ids");
+    }
+
     /** The scenario's name in reports: {@code random10}, {@code class0}, {@code class3+5}, {@code ids}. */
     String scenario();
 

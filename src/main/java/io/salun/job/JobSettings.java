@@ -91,10 +91,13 @@ public final class JobSettings {
     public static final Setting<String> BENCHMARK_METHODS = Setting.string("benchmark.methods",
             "ft,ga,rl,l1-sparse,salun", "benchmark: methods compared with Retrain; append +mask for a masked"
                     + " variant (e.g. ga+mask)");
+    public static final Setting<String> BENCHMARK_SCENARIOS = Setting.string("benchmark.scenarios", "current",
+            "benchmark: comma-separated scenarios (random10, class0, class3+5, ids), each benchmarked in turn;"
+                    + " current: the one forget.* describes");
     public static final Setting<Boolean> BENCHMARK_SWEEP = Setting.bool("benchmark.sweep", false,
             "benchmark: try every learning rate of benchmark.<method>.lr-grid and keep the smallest Avg. Gap");
     public static final Setting<Optional<String>> BENCHMARK_OUTPUT = Setting.optionalString("benchmark.output",
-            "benchmark: output folder; empty: work/benchmarks/<scenario>-<time>");
+            "benchmark: output folder (one subfolder per scenario); empty: work/benchmarks/<time>");
 
     /** Per-method learning rate, epochs and sweep grid of the benchmark: benchmark.METHOD.{lr,epochs,lr-grid}. */
     public static final java.util.Map<String, MethodKeys> BENCHMARK_METHOD_KEYS = methodKeys();
@@ -106,11 +109,11 @@ public final class JobSettings {
     private static java.util.Map<String, MethodKeys> methodKeys() {
         java.util.Map<String, MethodKeys> keys = new java.util.LinkedHashMap<>();
         Object[][] defaults = {
-            {"ft", 0.05, 5, "0.02,0.05,0.1"},
+            {"ft", 0.05, 3, "0.02,0.05,0.1"},
             {"ga", 0.001, 3, "0.0005,0.001,0.002,0.005"},
-            {"rl", 0.05, 5, "0.02,0.05,0.1"},
-            {"l1-sparse", 0.05, 5, "0.02,0.05,0.1"},
-            {"salun", 0.05, 5, "0.02,0.05,0.1"},
+            {"rl", 0.05, 3, "0.02,0.05,0.1"},
+            {"l1-sparse", 0.05, 3, "0.02,0.05,0.1"},
+            {"salun", 0.05, 3, "0.02,0.05,0.1"},
         };
         for (Object[] d : defaults) {
             String m = (String) d[0];
@@ -135,6 +138,7 @@ public final class JobSettings {
 
     private static List<Setting<?>> catalogue() {
         List<Setting<?>> all = new java.util.ArrayList<>(BASE);
+        all.add(BENCHMARK_SCENARIOS);
         all.add(BENCHMARK_METHODS);
         all.add(BENCHMARK_SWEEP);
         all.add(BENCHMARK_OUTPUT);

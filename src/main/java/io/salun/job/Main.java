@@ -33,6 +33,7 @@ public final class Main {
             "usage: COMMAND [--conf=FILE ...] [--key=value ...]",
             "  train     train the original model on the training set and save it at model.path",
             "  unlearn   saliency mask + SalUn + evaluation; writes model.zip, mask.bin, report.json to output.dir",
+            "  benchmark Retrain and every method of benchmark.methods on one scenario: the paper's table",
             "  settings  list every setting with its value and meaning",
             "  help      this text",
             "Settings come from the --conf files (later files win) and --key=value overrides (these win).",
@@ -56,7 +57,7 @@ public final class Main {
                 return 0;
             }
             if (args.length == 0 || args[0].startsWith("--")) {
-                throw new InvalidInputException("command: expected one of train, unlearn, settings, help as the first"
+                throw new InvalidInputException("command: expected one of train, unlearn, benchmark, settings, help as the first"
                         + " argument, found " + (args.length == 0 ? "nothing" : args[0]));
             }
             String command = args[0];
@@ -79,7 +80,8 @@ public final class Main {
                 }
                 case "train" -> withSpark(settings, command, sc -> TrainCommand.run(sc, settings));
                 case "unlearn" -> withSpark(settings, command, sc -> UnlearnCommand.run(sc, settings));
-                default -> throw new InvalidInputException("command: expected one of train, unlearn, settings, help, found "
+                case "benchmark" -> withSpark(settings, command, sc -> BenchmarkCommand.run(sc, settings));
+                default -> throw new InvalidInputException("command: expected one of train, unlearn, benchmark, settings, help, found "
                         + command);
             }
             return 0;

@@ -16,8 +16,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One forgetting scenario on Spark: the training set split into Df and Dr, and the cached shards
- * every stage reads — D with its forget flags, Df, Dr, Dt, and the MIA attack's member sample
- * (|Dt'| records of Dr, Dt' being the test set without forgotten classes). Closing it unpersists them.
+ * every stage reads — D with its forget flags, Df, Dr, Dt, and the MIA attack's training sets:
+ * members sampled from Dr and non-members from Dt' (the test set without forgotten classes),
+ * {@code min(|Dt'|, |Dr|)} of each, seeded. Closing it unpersists them.
  */
 final class Scenario implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Scenario.class);
@@ -29,10 +30,12 @@ final class Scenario implements AutoCloseable {
     final JavaRDD<Shard> retain;
     final JavaRDD<Shard> test;
     final JavaRDD<Shard> members;
+    final JavaRDD<Shard> nonMembers;
     final long testCount;
 
     private Scenario(ForgetSpec spec, ForgetSplit.Result split, JavaRDD<Shard> all, JavaRDD<Shard> forget,
-                     JavaRDD<Shard> retain, JavaRDD<Shard> test, JavaRDD<Shard> members, long testCount) {
+                     JavaRDD<Shard> retain, JavaRDD<Shard> test, JavaRDD<Shard> members, JavaRDD<Shard> nonMembers,
+                     long testCount) {
         this.spec = spec;
         this.split = split;
         this.all = all;
@@ -40,6 +43,7 @@ final class Scenario implements AutoCloseable {
         this.retain = retain;
         this.test = test;
         this.members = members;
+        this.nonMembers = nonMembers;
         this.testCount = testCount;
     }
 
@@ -59,20 +63,24 @@ final class Scenario implements AutoCloseable {
         JavaRDD<Example> retained = split.flagged().filter(e -> !e.forget());
         JavaRDD<Shard> test = Shards.cache(data.test(), "Dt shards");
         java.util.Set<Integer> forgotten = spec.forgottenClasses();
-        long nonMembers = data.test().filter(e -> !forgotten.contains(e.label())).count();
+        JavaRDD<Example> testRetained = data.test().filter(e -> !forgotten.contains(e.label()));
         long testCount = test.map(Shard::size).fold(0, Integer::sum);
-        JavaRDD<Example> memberSample = UniformSample.take(retained, seed, "mia-members", Math.min(nonMembers, split.retain()));
+        // the attack's two training sets are balanced: |Dt'| of each, or |Dr| of each when Dr is smaller
+        long n = Math.min(testRetained.count(), split.retain());
+        JavaRDD<Example> memberSample = UniformSample.take(retained, seed, "mia-members", n);
+        JavaRDD<Example> nonMemberSample = UniformSample.take(testRetained, seed, "mia-non-members", n);
         return new Scenario(spec, split,
                 Shards.cache(split.flagged(), "D shards (flagged)"),
                 Shards.cache(split.flagged().filter(Example::forget), "Df shards"),
                 Shards.cache(retained, "Dr shards"),
                 test,
                 Shards.cache(memberSample, "MIA member shards"),
+                Shards.cache(nonMemberSample, "MIA non-member shards"),
                 testCount);
     }
 
     EvaluationStage.Sets sets() {
-        return new EvaluationStage.Sets(all, forget, test, members, spec.forgottenClasses());
+        return new EvaluationStage.Sets(all, forget, test, members, nonMembers, spec.forgottenClasses());
     }
 
     @Override
@@ -82,5 +90,6 @@ final class Scenario implements AutoCloseable {
         retain.unpersist();
         test.unpersist();
         members.unpersist();
+        nonMembers.unpersist();
     }
 }

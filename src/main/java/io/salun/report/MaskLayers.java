@@ -40,8 +40,15 @@ public final class MaskLayers {
         return layers;
     }
 
-    /** Chart label of a row: "0 ConvolutionLayer W". */
+    /** Short chart label of a row: "conv0.W", "dense4.b", "out5.W". */
     public static String label(Map<String, Object> row) {
-        return row.get("layer") + " " + row.get("type") + " " + row.get("param");
+        String type = String.valueOf(row.get("type"));
+        String kind = switch (type) {
+            case "ConvolutionLayer" -> "conv";
+            case "DenseLayer" -> "dense";
+            case "OutputLayer" -> "out";
+            default -> type;
+        };
+        return kind + row.get("layer") + "." + row.get("param");
     }
 }

@@ -1,0 +1,156 @@
+package io.salun.unlearn;
+
+import io.salun.data.Example;
+import io.salun.data.IdxSource;
+import io.salun.data.Shard;
+import io.salun.data.Shards;
+import io.salun.forget.ForgetSpec;
+import io.salun.forget.ForgetSplit;
+import io.salun.mask.Bitset;
+import io.salun.model.Architecture;
+import io.salun.model.NetworkSnapshot;
+import io.salun.model.Optimizer;
+import io.salun.saliency.SaliencyStage;
+import io.salun.spark.LocalSpark;
+import io.salun.train.DataOrder;
+import io.salun.train.Minibatch;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.SparkSession;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+import java.util.List;
+import java.util.Optional;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Each baseline moves the model the way its definition says, on the Fashion-MNIST slice. */
+class MethodsSparkTest {
+    private static final int K = 10;
+    private static SparkSession spark;
+    private static JavaSparkContext sc;
+    private static Unlearning.Inputs inputs;
+    private static Bitset mask;
+
+    @BeforeAll
+    static void trainOriginal() {
+        spark = LocalSpark.start("methods");
+        sc = LocalSpark.context(spark);
+        String images = LocalSpark.fashionMnistSlice().resolve("train-images-idx3-ubyte.gz").toString();
+        String labels = LocalSpark.fashionMnistSlice().resolve("train-labels-idx1-ubyte.gz").toString();
+        JavaRDD<Example> d = IdxSource.read(sc, images, labels, 2).filter(e -> e.id() < 1500);
+        ForgetSplit.Result split = ForgetSplit.apply(sc, d, new ForgetSpec.Random(0.1), 3);
+        JavaRDD<Shard> all = Shards.cache(split.flagged(), "D");
+        JavaRDD<Shard> forget = Shards.cache(split.flagged().filter(Example::forget), "Df");
+        JavaRDD<Shard> retain = Shards.cache(split.flagged().filter(e -> !e.forget()), "Dr");
+        Optimizer sgd = new Optimizer("sgd", 0.05, 0.9, 5e-4, 0);
+        MultiLayerNetwork init = new MultiLayerNetwork(Architecture.MLP.configuration(28, 28, K, 2, sgd));
+        init.init();
+        Unlearning.Inputs untrained = new Unlearning.Inputs(NetworkSnapshot.of(init), init.getLayerWiseConfigurations(),
+                all, forget, retain, K, 3, 2);
+        // the "original": the engine's own training on all of D, from the configuration's initialisation
+        Unlearning.Recipe training = new Unlearning.Recipe(sgd, 6, 32, 4, DataOrder.MIXED, true, 0);
+        Unlearning.Inputs onD = new Unlearning.Inputs(untrained.original(), untrained.originalConfiguration(),
+                all, forget, all, K, 3, 2);
+        NetworkSnapshot original = Unlearning.run(sc, Method.RETRAIN, Optional.empty(), training, onD).model();
+        inputs = new Unlearning.Inputs(original, init.getLayerWiseConfigurations(), all, forget, retain, K, 3, 2);
+        mask = SaliencyStage.mask(sc, original, forget, 100, K, 0.5, 2);
+    }
+
+    @AfterAll
+    static void stop() {
+        spark.stop();
+    }
+
+    private static Unlearning.Recipe recipe(double lr, int epochs) {
+        return new Unlearning.Recipe(new Optimizer("sgd", lr, 0.9, 5e-4, 0), epochs, 32, 4, DataOrder.MIXED, true, 5e-3);
+    }
+
+    /** Mean cross-entropy of the true labels over shards, computed from the model's probabilities. */
+    private static double meanLoss(NetworkSnapshot model, JavaRDD<Shard> shards) {
+        MultiLayerNetwork net = model.build();
+        double total = 0;
+        long n = 0;
+        for (Shard shard : shards.collect()) {
+            for (int from = 0; from < shard.size(); from += 200) {
+                int to = Math.min(shard.size(), from + 200);
+                INDArray p = net.output(Minibatch.inOrder(shard, from, to, K).features(), false);
+                for (int i = 0; i < to - from; i++) {
+                    total -= Math.log(Math.max(1e-12, p.getDouble(i, shard.label(from + i))));
+                    n++;
+                }
+            }
+        }
+        return total / n;
+    }
+
+    private static double l1(NetworkSnapshot model) {
+        double s = 0;
+        for (float v : model.parameters()) {
+            s += Math.abs(v);
+        }
+        return s;
+    }
+
+    private static void assertMaskedUnchanged(NetworkSnapshot after) {
+        float[] before = inputs.original().parameters();
+        float[] p = after.parameters();
+        int moved = 0;
+        for (int i = 0; i < p.length; i++) {
+            if (!mask.get(i)) {
+                assertEquals(Float.floatToRawIntBits(before[i]), Float.floatToRawIntBits(p[i]), "masked parameter " + i);
+            } else if (before[i] != p[i]) {
+                moved++;
+            }
+        }
+        assertTrue(moved > 0, "no trainable parameter moved");
+    }
+
+    @Test
+    void gradientAscentRaisesTheForgetLoss() {
+        double before = meanLoss(inputs.original(), inputs.forget());
+        NetworkSnapshot ga = Unlearning.run(sc, Method.GA, Optional.empty(), recipe(0.002, 2), inputs).model();
+        assertTrue(meanLoss(ga, inputs.forget()) > before + 0.05, "GA: forget loss " + before + " -> " + meanLoss(ga, inputs.forget()));
+        NetworkSnapshot gaMasked = Unlearning.run(sc, Method.GA, Optional.of(mask), recipe(0.002, 2), inputs).model();
+        assertTrue(meanLoss(gaMasked, inputs.forget()) > before, "GA+mask did not raise the forget loss");
+        assertMaskedUnchanged(gaMasked);
+    }
+
+    @Test
+    void fineTuningLowersTheRetainLossAndL1SparseShrinksTheWeights() {
+        double before = meanLoss(inputs.original(), inputs.retain());
+        NetworkSnapshot ft = Unlearning.run(sc, Method.FT, Optional.empty(), recipe(0.02, 3), inputs).model();
+        assertTrue(meanLoss(ft, inputs.retain()) < before, "FT: retain loss " + before + " -> " + meanLoss(ft, inputs.retain()));
+        NetworkSnapshot sparse = Unlearning.run(sc, Method.L1_SPARSE, Optional.empty(), recipe(0.02, 3), inputs).model();
+        assertTrue(l1(sparse) < l1(ft), "l1-sparse ||θ||1 " + l1(sparse) + " is not below FT's " + l1(ft));
+        NetworkSnapshot ftMasked = Unlearning.run(sc, Method.FT, Optional.of(mask), recipe(0.02, 3), inputs).model();
+        assertMaskedUnchanged(ftMasked);
+    }
+
+    @Test
+    void randomLabelsRaiseTheForgetLossWhileSalunKeepsMaskedWeights() {
+        double forgetBefore = meanLoss(inputs.original(), inputs.forget());
+        NetworkSnapshot rl = Unlearning.run(sc, Method.RL, Optional.empty(), recipe(0.02, 3), inputs).model();
+        assertTrue(meanLoss(rl, inputs.forget()) > forgetBefore, "RL did not raise the forget loss");
+        NetworkSnapshot salun = Unlearning.run(sc, Method.SALUN, Optional.of(mask), recipe(0.02, 3), inputs).model();
+        assertTrue(meanLoss(salun, inputs.forget()) > forgetBefore, "SalUn did not raise the forget loss");
+        assertMaskedUnchanged(salun);
+    }
+
+    @Test
+    void retrainStartsFromScratchAndNeverSeesTheForgetSet() {
+        Unlearning.Recipe training = new Unlearning.Recipe(new Optimizer("sgd", 0.05, 0.9, 5e-4, 0), 6, 32, 4,
+                DataOrder.MIXED, true, 0);
+        NetworkSnapshot retrained = Unlearning.run(sc, Method.RETRAIN, Optional.empty(), training, inputs).model();
+        // trained on Dr only: fits Dr better than Df, which it treats like unseen data
+        assertTrue(meanLoss(retrained, inputs.retain()) < meanLoss(retrained, inputs.forget()));
+        assertTrue(meanLoss(retrained, inputs.forget()) > meanLoss(inputs.original(), inputs.forget()));
+        List<Method> all = List.of(Method.values());
+        assertEquals(6, all.size());
+    }
+}
