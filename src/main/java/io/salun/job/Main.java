@@ -16,7 +16,8 @@ import java.util.Map;
 import java.util.Properties;
 
 /**
- * The job's entry point: {@code COMMAND [--conf=FILE ...] [--key=value ...]} with commands
+ * The job's entry point: {@code COMMAND [--conf=FILE ...] [--key=value ...]} ({@code --sweep} is short
+ * for {@code --benchmark.sweep=true}) with commands
  * {@code train}, {@code unlearn} and {@code settings}. Settings come from the properties file
  * (optional) overridden by the command line. Success returns normally (YARN treats an early
  * {@code System.exit(0)} as failure); bad input exits with 2, divergence with 3, anything else 1.
@@ -33,7 +34,8 @@ public final class Main {
             "usage: COMMAND [--conf=FILE ...] [--key=value ...]",
             "  train     train the original model on the training set and save it at model.path",
             "  unlearn   saliency mask + SalUn + evaluation; writes model.zip, mask.bin, report.json to output.dir",
-            "  benchmark Retrain and every method of benchmark.methods on one scenario: the paper's table",
+            "  benchmark Retrain and every method of benchmark.methods on each scenario: the paper's table",
+            "            (--sweep: try each method's learning-rate grid, keep the smallest Avg. Gap)",
             "  settings  list every setting with its value and meaning",
             "  help      this text",
             "Settings come from the --conf files (later files win) and --key=value overrides (these win).",
@@ -70,7 +72,9 @@ public final class Main {
                     file.putAll(Settings.readProperties(option.substring("--conf=".length())));
                 }
             }
-            rest.putAll(Settings.parseOverrides(Arrays.stream(options).filter(o -> !o.startsWith("--conf=")).toArray(String[]::new)));
+            rest.putAll(Settings.parseOverrides(Arrays.stream(options).filter(o -> !o.startsWith("--conf="))
+                    .map(o -> o.equals("--sweep") ? "--" + JobSettings.BENCHMARK_SWEEP.key() + "=true" : o)
+                    .toArray(String[]::new)));
             Settings settings = Settings.load(JobSettings.ALL, file, rest);
             switch (command) {
                 case "settings" -> {

@@ -186,14 +186,7 @@ public final class BenchmarkReport {
         }
         page.image(Charts.bars("Avg. Gap to Retrain (lower is better)", "points", "avg gap", names, gaps), "avg gap");
         if (!layers.isEmpty()) {
-            List<String> labels = new ArrayList<>();
-            List<Double> fractions = new ArrayList<>();
-            for (Map<String, Object> l : layers) {
-                labels.add(MaskLayers.label(l));
-                fractions.add((Double) l.get("fraction"));
-            }
-            page.image(Charts.bars("Fraction of each parameter block the saliency mask keeps trainable", "fraction",
-                    "mask", labels, fractions), "mask per layer");
+            page.image(MaskLayers.chart(layers), "mask per layer");
         }
         if (!losses.isEmpty()) {
             page.image(Charts.lines("Training loss per round of each method's chosen run", "round", "mean loss", losses), "loss");

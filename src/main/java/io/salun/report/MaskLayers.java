@@ -40,6 +40,18 @@ public final class MaskLayers {
         return layers;
     }
 
+    /** The per-block mask fractions as a bar chart (a data URI). */
+    public static String chart(List<Map<String, Object>> layers) {
+        List<String> labels = new ArrayList<>();
+        List<Double> fractions = new ArrayList<>();
+        for (Map<String, Object> l : layers) {
+            labels.add(label(l));
+            fractions.add((Double) l.get("fraction"));
+        }
+        return Charts.bars("Fraction of each parameter block the saliency mask keeps trainable", "fraction",
+                "mask", labels, fractions);
+    }
+
     /** Short chart label of a row: "conv0.W", "dense4.b", "out5.W". */
     public static String label(Map<String, Object> row) {
         String type = String.valueOf(row.get("type"));

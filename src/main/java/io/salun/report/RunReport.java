@@ -126,14 +126,7 @@ public final class RunReport {
                 row("original", before), row(method, after)));
         page.image(Charts.bars("Metrics before and after unlearning", "%", names, bars), "metrics");
         if (!layers.isEmpty()) {
-            List<String> labels = new ArrayList<>();
-            List<Double> fractions = new ArrayList<>();
-            for (Map<String, Object> l : layers) {
-                labels.add(MaskLayers.label(l));
-                fractions.add((Double) l.get("fraction"));
-            }
-            page.image(Charts.bars("Fraction of each parameter block the saliency mask keeps trainable", "fraction",
-                    "mask", labels, fractions), "mask per layer");
+            page.image(MaskLayers.chart(layers), "mask per layer");
         }
         Map<String, List<Double>> loss = new LinkedHashMap<>();
         loss.put(method, losses);

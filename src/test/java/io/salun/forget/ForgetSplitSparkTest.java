@@ -34,8 +34,8 @@ class ForgetSplitSparkTest {
     static void start() {
         spark = LocalSpark.start("forget-split");
         sc = LocalSpark.context(spark);
-        images = LocalSpark.fashionMnistSlice().resolve("train-images-idx3-ubyte.gz").toString();
-        labels = LocalSpark.fashionMnistSlice().resolve("train-labels-idx1-ubyte.gz").toString();
+        images = LocalSpark.trainImages();
+        labels = LocalSpark.trainLabels();
     }
 
     @AfterAll

@@ -39,8 +39,8 @@ class SaliencySparkTest {
     static void start() {
         spark = LocalSpark.start("saliency");
         sc = LocalSpark.context(spark);
-        images = LocalSpark.fashionMnistSlice().resolve("train-images-idx3-ubyte.gz").toString();
-        labels = LocalSpark.fashionMnistSlice().resolve("train-labels-idx1-ubyte.gz").toString();
+        images = LocalSpark.trainImages();
+        labels = LocalSpark.trainLabels();
         MultiLayerNetwork net = new MultiLayerNetwork(Architecture.LENET.configuration(28, 28, 10, 11,
                 new Optimizer("sgd", 0.01, 0.9, 5e-4, 0)));
         net.init();

@@ -23,6 +23,16 @@ public final class LocalSpark {
         return JavaSparkContext.fromSparkContext(spark.sparkContext());
     }
 
+    /** The slice's training images (IDX, gzip). */
+    public static String trainImages() {
+        return fashionMnistSlice().resolve("train-images-idx3-ubyte.gz").toString();
+    }
+
+    /** The slice's training labels (IDX, gzip). */
+    public static String trainLabels() {
+        return fashionMnistSlice().resolve("train-labels-idx1-ubyte.gz").toString();
+    }
+
     /** The folder of the Fashion-MNIST slice shipped with the tests (3,000 training, 1,000 test images). */
     public static Path fashionMnistSlice() {
         try {

@@ -6,6 +6,7 @@ import io.salun.data.IdxSource;
 import io.salun.data.Shard;
 import io.salun.data.Shards;
 import io.salun.mask.Bitset;
+import io.salun.mask.MaskAssertions;
 import io.salun.model.Architecture;
 import io.salun.model.NetworkSnapshot;
 import io.salun.model.Optimizer;
@@ -35,8 +36,8 @@ class ParameterAveragingSparkTest {
     static void start() {
         spark = LocalSpark.start("parameter-averaging");
         sc = LocalSpark.context(spark);
-        images = LocalSpark.fashionMnistSlice().resolve("train-images-idx3-ubyte.gz").toString();
-        labels = LocalSpark.fashionMnistSlice().resolve("train-labels-idx1-ubyte.gz").toString();
+        images = LocalSpark.trainImages();
+        labels = LocalSpark.trainLabels();
     }
 
     @AfterAll
@@ -98,16 +99,7 @@ class ParameterAveragingSparkTest {
                 Labelling.trueLabels(), new GradientTerm.None(), 2);
         ParameterAveraging.Result result = ParameterAveraging.train(sc, start, shards, plan, Optional.of(mask));
         shards.unpersist();
-        float[] before = start.parameters();
-        float[] after = result.network().parameters();
-        int moved = 0;
-        for (int i = 0; i < before.length; i++) {
-            if (!mask.get(i)) {
-                assertEquals(Float.floatToRawIntBits(before[i]), Float.floatToRawIntBits(after[i]), "masked parameter " + i);
-            } else if (before[i] != after[i]) {
-                moved++;
-            }
-        }
+        int moved = MaskAssertions.assertMaskedUnchanged(mask, start.parameters(), result.network().parameters());
         assertTrue(moved > mask.cardinality() / 2, moved + " of " + mask.cardinality() + " trainable weights moved");
         double first = result.losses().get(0).meanLoss();
         double last = result.losses().get(result.losses().size() - 1).meanLoss();
