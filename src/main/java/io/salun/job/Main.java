@@ -118,7 +118,7 @@ public final class Main {
 
     private static void withSpark(Settings settings, String command, java.util.function.Consumer<JavaSparkContext> body) {
         boolean existing = SparkSession.getActiveSession().isDefined();
-        SparkConf conf = new SparkConf().setAppName("salun-spark " + command);
+        SparkConf conf = new SparkConf().setIfMissing("spark.app.name", "salun-spark " + command);
         settings.get(JobSettings.SPARK_MASTER).ifPresent(conf::setMaster);
         if (!conf.contains("spark.master")) {
             throw new InvalidInputException("spark.master: not set; run through spark-submit, or pass"
