@@ -122,7 +122,20 @@ public final class Settings {
     }
 
     /**
-     * Reads a local properties file as UTF-8. A key that occurs twice is rejected: with plain
+     * A local file, or a Hadoop URI with a scheme ({@code hdfs://}, {@code s3a://}, {@code gs://}
+     * …) so a settings file can live beside the data on a cluster.
+     */
+    private static Reader open(String path) throws IOException {
+        if (path.matches("^[A-Za-z][A-Za-z0-9+.-]*://.*")) {
+            org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(path);
+            org.apache.hadoop.fs.FileSystem fs = p.getFileSystem(new org.apache.hadoop.conf.Configuration());
+            return new java.io.InputStreamReader(fs.open(p), StandardCharsets.UTF_8);
+        }
+        return Files.newBufferedReader(Path.of(path), StandardCharsets.UTF_8);
+    }
+
+    /**
+     * Reads a properties file (a local path or a Hadoop URI) as UTF-8. A key that occurs twice is rejected: with plain
      * {@link Properties} the last one silently wins, which hides editing mistakes.
      *
      * @throws InvalidInputException naming the path if it is missing, unreadable or repeats a key
@@ -140,9 +153,9 @@ public final class Settings {
                 return super.put(key, value);
             }
         };
-        try (Reader reader = Files.newBufferedReader(Path.of(path), StandardCharsets.UTF_8)) {
+        try (Reader reader = open(path)) {
             strict.load(reader);
-        } catch (NoSuchFileException e) {
+        } catch (NoSuchFileException | java.io.FileNotFoundException e) {
             throw new InvalidInputException("settings file " + path + ": expected a readable file, found none", e);
         } catch (IOException | IllegalArgumentException e) {
             throw new InvalidInputException("settings file " + path + ": cannot read: " + e, e);

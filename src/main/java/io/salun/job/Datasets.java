@@ -49,6 +49,16 @@ public record Datasets(JavaRDD<Example> training, JavaRDD<Example> test, int row
                 train.rows(), train.cols(), partitions);
     }
 
+    /** Fails, naming the count, when a training or test label is not one of {@code classes} classes. */
+    void checkLabels(int classes, String whose) {
+        long outside = training.filter(e -> e.label() < 0 || e.label() >= classes).count()
+                + test.filter(e -> e.label() < 0 || e.label() >= classes).count();
+        if (outside > 0) {
+            throw new InvalidInputException("data.dir: " + outside + " records have labels outside " + whose + " "
+                    + classes + " classes (0.." + (classes - 1) + ")");
+        }
+    }
+
     private static String file(JavaSparkContext sc, String dir, String name) {
         String uri = new Path(dir, name).toString();
         if (!ModelStore.exists(uri, sc.hadoopConfiguration())) {

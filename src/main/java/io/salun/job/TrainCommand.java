@@ -43,6 +43,7 @@ public final class TrainCommand {
                     + " model.path or set output.overwrite=true");
         }
         Datasets data = Datasets.load(sc, settings);
+        data.checkLabels(settings.get(JobSettings.DATA_CLASSES), "data.classes'");
         trainAndSave(sc, settings, data, modelPath);
         CONSOLE.info("original model: {}", modelPath);
     }
@@ -59,6 +60,7 @@ public final class TrainCommand {
                         + " first or set model.train-if-missing=true");
             }
             LOG.info("no original model at {} yet: training it first", modelPath);
+            data.checkLabels(settings.get(JobSettings.DATA_CLASSES), "data.classes'");
             trainAndSave(sc, settings, data, modelPath);
         }
         return ModelStore.load(modelPath, "model.path", sc.hadoopConfiguration());

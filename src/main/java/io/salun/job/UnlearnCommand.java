@@ -135,7 +135,10 @@ public final class UnlearnCommand {
         }
     }
 
-    /** The model's number of classes, after checking it can read this data. */
+    /**
+     * The model's number of classes, after checking that it reads images of the data's shape, that
+     * its weights are finite and that every label of the data is one of its classes.
+     */
     static int checkCompatible(MultiLayerNetwork net, Datasets data, String modelPath) {
         if (!(net.getOutputLayer().conf().getLayer() instanceof FeedForwardLayer out)) {
             throw new InvalidInputException("model.path: " + modelPath + " does not end in a classification output layer");
@@ -147,7 +150,20 @@ public final class UnlearnCommand {
             throw new InvalidInputException("model.path: " + modelPath + " does not accept " + data.rows() + "x"
                     + data.cols() + " images (" + features + " features): " + e.getMessage(), e);
         }
-        return (int) out.getNOut();
+        float[] params = net.params().toFloatVector();
+        long nonFinite = 0;
+        for (float p : params) {
+            if (!Float.isFinite(p)) {
+                nonFinite++;
+            }
+        }
+        if (nonFinite > 0) {
+            throw new InvalidInputException("model.path: " + modelPath + " has " + nonFinite + " NaN or infinite"
+                    + " parameters of " + params.length + "; expected a trained model with finite weights");
+        }
+        int classes = (int) out.getNOut();
+        data.checkLabels(classes, "the model's (" + modelPath + ")");
+        return classes;
     }
 
     static long changedOutside(Bitset mask, float[] before, float[] after) {

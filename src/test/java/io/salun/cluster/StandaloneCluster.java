@@ -27,6 +27,7 @@ final class StandaloneCluster implements AutoCloseable {
     private final List<String> opens;
     private final Path logs;
     private final List<Process> processes = new ArrayList<>();
+    private final List<String> names = new ArrayList<>();
     private final int masterPort;
     private final int masterUiPort;
 
@@ -67,7 +68,8 @@ final class StandaloneCluster implements AutoCloseable {
         processes.add(p);
         if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
             p.destroyForcibly();
-            throw new IllegalStateException("spark-submit did not finish in " + timeoutSeconds + " s; see " + log("submit"));
+            throw new IllegalStateException("spark-submit did not finish in " + timeoutSeconds + " s; its log ends:\n"
+                    + tail(log("submit"), 40));
         }
         return p.exitValue();
     }
@@ -84,6 +86,7 @@ final class StandaloneCluster implements AutoCloseable {
         command.add("-cp");
         command.add(sparkHome.resolve("jars") + File.separator + "*");
         command.addAll(mainAndArgs);
+        names.add(name);
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(log(name).toFile());
         Map<String, String> env = pb.environment();
@@ -147,10 +150,22 @@ final class StandaloneCluster implements AutoCloseable {
     }
 
     private void checkAlive() {
-        for (Process p : processes) {
+        for (int i = 0; i < processes.size(); i++) {
+            Process p = processes.get(i);
             if (!p.isAlive() && p.exitValue() != 0) {
-                throw new IllegalStateException("a cluster process exited with " + p.exitValue() + "; logs in " + logs);
+                throw new IllegalStateException("cluster process " + names.get(i) + " exited with " + p.exitValue()
+                        + "; its log ends:\n" + tail(log(names.get(i)), 30));
             }
+        }
+    }
+
+    /** The last {@code lines} lines of a log, for failure messages (the temp folder goes with the test). */
+    String tail(Path file, int lines) {
+        try {
+            List<String> all = Files.readAllLines(file, StandardCharsets.UTF_8);
+            return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
+        } catch (IOException e) {
+            return "(no log: " + e.getMessage() + ")";
         }
     }
 

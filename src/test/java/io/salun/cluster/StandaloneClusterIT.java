@@ -66,7 +66,7 @@ class StandaloneClusterIT {
             int code = cluster.submit(List.of("--class", "io.salun.job.Main", "--conf", "spark.executor.cores=1",
                     "--conf", "spark.executor.memory=1g", "--conf", "spark.cores.max=2",
                     "--conf", "spark.executorEnv.OMP_NUM_THREADS=1"), jar.toString(), jobArgs("unlearn", model, remote), 600);
-            assertEquals(0, code, "spark-submit failed; log: " + Files.readString(cluster.log("submit")));
+            assertEquals(0, code, "spark-submit failed; its log ends:\n" + cluster.tail(cluster.log("submit"), 60));
             String log = Files.readString(cluster.log("submit"));
             assertTrue(log.contains("report: "), "no result table in the driver's output");
         }

@@ -238,4 +238,16 @@ class SettingsTest {
         assertEquals(3, Settings.levenshtein("kitten", "sitting"));
         assertEquals(4, Settings.levenshtein("", "abcd"));
     }
+
+    @Test
+    void readsASettingsFileGivenAsAHadoopUri(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("remote.properties");
+        java.nio.file.Files.writeString(file, "a.key=7\n");
+        java.util.Properties local = Settings.readProperties(file.toString());
+        java.util.Properties viaUri = Settings.readProperties(file.toUri().toString());
+        assertEquals("7", local.getProperty("a.key"));
+        assertEquals(local, viaUri);
+        String missing = dir.resolve("absent.properties").toUri().toString();
+        assertMentions(assertThrows(InvalidInputException.class, () -> Settings.readProperties(missing)), missing);
+    }
 }
