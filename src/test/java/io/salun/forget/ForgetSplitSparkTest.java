@@ -2,12 +2,8 @@ package io.salun.forget;
 
 import io.salun.data.Example;
 import io.salun.data.IdxSource;
-import io.salun.spark.LocalSpark;
+import io.salun.spark.LocalSparkTest;
 import org.apache.spark.api.java.JavaRDD;
-import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.sql.SparkSession;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -24,25 +20,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Forget/retain splits on Spark against hand computations. */
-class ForgetSplitSparkTest {
-    private static SparkSession spark;
-    private static JavaSparkContext sc;
-    private static String images;
-    private static String labels;
-
-    @BeforeAll
-    static void start() {
-        spark = LocalSpark.start("forget-split");
-        sc = LocalSpark.context(spark);
-        images = LocalSpark.trainImages();
-        labels = LocalSpark.trainLabels();
-    }
-
-    @AfterAll
-    static void stop() {
-        spark.stop();
-    }
-
+class ForgetSplitSparkTest extends LocalSparkTest {
     private static Set<Long> forgotten(ForgetSplit.Result split) {
         return new HashSet<>(split.flagged().filter(Example::forget).map(Example::id).collect());
     }

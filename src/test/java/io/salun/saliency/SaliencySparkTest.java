@@ -11,12 +11,9 @@ import io.salun.mask.SaliencyMask;
 import io.salun.model.Architecture;
 import io.salun.model.NetworkSnapshot;
 import io.salun.model.Optimizer;
-import io.salun.spark.LocalSpark;
+import io.salun.spark.LocalSparkTest;
 import org.apache.spark.api.java.JavaRDD;
-import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.sql.SparkSession;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -28,28 +25,15 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The distributed saliency pass against a single-JVM computation, and its independence of partitioning. */
-class SaliencySparkTest {
-    private static SparkSession spark;
-    private static JavaSparkContext sc;
-    private static String images;
-    private static String labels;
+class SaliencySparkTest extends LocalSparkTest {
     private static NetworkSnapshot lenet;
 
     @BeforeAll
-    static void start() {
-        spark = LocalSpark.start("saliency");
-        sc = LocalSpark.context(spark);
-        images = LocalSpark.trainImages();
-        labels = LocalSpark.trainLabels();
+    static void buildLenet() {
         MultiLayerNetwork net = new MultiLayerNetwork(Architecture.LENET.configuration(28, 28, 10, 11,
                 new Optimizer("sgd", 0.01, 0.9, 5e-4, 0)));
         net.init();
         lenet = NetworkSnapshot.of(net);
-    }
-
-    @AfterAll
-    static void stop() {
-        spark.stop();
     }
 
     /** The forget set of this test: records 0..299 of the slice (of every class). */

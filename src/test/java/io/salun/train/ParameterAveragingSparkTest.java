@@ -10,13 +10,9 @@ import io.salun.mask.MaskAssertions;
 import io.salun.model.Architecture;
 import io.salun.model.NetworkSnapshot;
 import io.salun.model.Optimizer;
-import io.salun.spark.LocalSpark;
+import io.salun.spark.LocalSparkTest;
 import org.apache.spark.api.java.JavaRDD;
-import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.sql.SparkSession;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.util.Optional;
@@ -26,25 +22,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The parameter-averaging engine on {@code local[2]}. */
-class ParameterAveragingSparkTest {
-    private static SparkSession spark;
-    private static JavaSparkContext sc;
-    private static String images;
-    private static String labels;
-
-    @BeforeAll
-    static void start() {
-        spark = LocalSpark.start("parameter-averaging");
-        sc = LocalSpark.context(spark);
-        images = LocalSpark.trainImages();
-        labels = LocalSpark.trainLabels();
-    }
-
-    @AfterAll
-    static void stop() {
-        spark.stop();
-    }
-
+class ParameterAveragingSparkTest extends LocalSparkTest {
     private static NetworkSnapshot mlp(Optimizer optimizer) {
         MultiLayerNetwork net = new MultiLayerNetwork(Architecture.MLP.configuration(28, 28, 10, 5, optimizer));
         net.init();
