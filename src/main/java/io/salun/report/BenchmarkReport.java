@@ -82,13 +82,7 @@ public final class BenchmarkReport {
         json.put("sweep", sweep);
         json.put("saliencySeconds", saliencySeconds);
         json.put("maskLayers", layers);
-        json.put("settings", settings.effective());
-        json.put("settingsSha256", settings.sha256());
-        json.put("versions", BuildInfo.versions());
-        json.put("sparkApplicationId", sc.sc().applicationId());
-        json.put("sparkMaster", sc.master());
-        json.put("started", started.toString());
-        json.put("finished", Instant.now().toString());
+        BuildInfo.addProvenance(json, settings, sc, started);
     }
 
     private Map<String, Object> row(String method, Metrics m, double seconds, double lr, Unlearning.Outcome outcome) {

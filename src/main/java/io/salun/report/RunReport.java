@@ -63,13 +63,7 @@ public final class RunReport {
         seconds.put("unlearning", outcome.seconds());
         report.put("seconds", seconds);
         report.put("lossPerRound", lossRows(outcome.losses(), losses));
-        report.put("settings", settings.effective());
-        report.put("settingsSha256", settings.sha256());
-        report.put("versions", BuildInfo.versions());
-        report.put("sparkApplicationId", sc.sc().applicationId());
-        report.put("sparkMaster", sc.master());
-        report.put("started", started.toString());
-        report.put("finished", Instant.now().toString());
+        BuildInfo.addProvenance(report, settings, sc, started);
     }
 
     /** Metrics as a JSON object; NaN (not defined for this scenario) is left out. */
