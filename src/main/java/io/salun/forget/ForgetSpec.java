@@ -11,16 +11,16 @@ import java.util.TreeSet;
  *   <li>{@link Random}: a seeded uniform {@code fraction} of the training set (exactly
  *       {@code round(fraction · |D|)} records; scenario {@code random10} is fraction 0.1);</li>
  *   <li>{@link Classes}: every record of the given labels (scenario {@code class0} is label 0);</li>
- *   <li>{@link Ids}: the records whose IDs are listed, one per line, in a text file.</li>
+ *   <li>{@link Ids}: the records whose IDs a deletion list names ({@link DeletionList}).</li>
  * </ul>
  */
 public sealed interface ForgetSpec {
 
     /**
      * Parses a scenario name as reports print it: {@code random10} (percent), {@code class0},
-     * {@code class3+5}; {@code ids} takes the ID file from {@code idsUri}.
+     * {@code class3+5}; {@code ids} is the deletion list {@code ids}.
      */
-    static ForgetSpec parse(String name, java.util.Optional<String> idsUri) {
+    static ForgetSpec parse(String name, java.util.Optional<Ids> ids) {
         String n = name.trim();
         try {
             if (n.startsWith("random")) {
@@ -38,8 +38,8 @@ public sealed interface ForgetSpec {
                     + " classLABEL[+LABEL...] (e.g. class0) or ids", e);
         }
         if (n.equals("ids")) {
-            return new Ids(idsUri.orElseThrow(() -> new IllegalArgumentException(
-                    "scenario ids: needs forget.ids=PATH, a file of record IDs")));
+            return ids.orElseThrow(() -> new IllegalArgumentException(
+                    "scenario ids: needs forget.ids=PATH, a deletion list of record IDs"));
         }
         throw new IllegalArgumentException("scenario '" + name + "': expected randomPERCENT (e.g. random10),"
                 + " classLABEL[+LABEL...] (e.g. class0) or ids");
@@ -87,7 +87,13 @@ public sealed interface ForgetSpec {
         }
     }
 
-    record Ids(String uri) implements ForgetSpec {
+    /** A deletion list: its URI, format ({@code auto}, {@code text}, {@code csv}, {@code parquet}) and ID column. */
+    record Ids(String uri, String format, String column) implements ForgetSpec {
+        /** A list whose format is told by its name, with IDs in column {@code id}. */
+        public Ids(String uri) {
+            this(uri, "auto", "id");
+        }
+
         @Override
         public String scenario() {
             return "ids";

@@ -1,11 +1,16 @@
 package io.salun.forget;
 
-import io.salun.config.InvalidInputException;
 import io.salun.data.Example;
 import org.apache.spark.HashPartitioner;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.functions;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
 import scala.Tuple2;
 
 import java.util.Set;
@@ -23,7 +28,25 @@ public final class ForgetSplit {
     public record Result(JavaRDD<Example> flagged, long forget, long retain, long unknownIds) {
     }
 
+    /** Flags the records of {@code training}, whose IDs are their keys (as IDX records' are). */
     public static Result apply(JavaSparkContext sc, JavaRDD<Example> training, ForgetSpec spec, long seed) {
+        return apply(sc, training, keysAsIds(training), spec, seed);
+    }
+
+    /** The ID table of records whose stored ID is their key: columns {@code id} and {@code key}, both long. */
+    public static Dataset<Row> keysAsIds(JavaRDD<Example> training) {
+        SparkSession spark = SparkSession.builder().config(training.context().getConf()).getOrCreate();
+        return spark.createDataset(training.map(Example::id).rdd(), Encoders.LONG()).toDF("id")
+                .withColumn("key", functions.col("id"));
+    }
+
+    /**
+     * Flags the records of {@code training} that {@code spec} selects. {@code idTable} maps the
+     * records' IDs as the data stores them (column {@code id}) to their keys ({@code key},
+     * {@link Example#id()}); only the ids scenario reads it.
+     */
+    public static Result apply(JavaSparkContext sc, JavaRDD<Example> training, Dataset<Row> idTable, ForgetSpec spec,
+                               long seed) {
         JavaRDD<Example> flagged;
         long unknown = 0;
         if (spec instanceof ForgetSpec.Random random) {
@@ -34,16 +57,21 @@ public final class ForgetSplit {
             Set<Integer> labels = classes.labels();
             flagged = training.map(e -> e.withForget(labels.contains(e.label())));
         } else if (spec instanceof ForgetSpec.Ids ids) {
-            JavaRDD<Long> requested = readIds(sc, ids.uri()).distinct();
-            JavaPairRDD<Long, Boolean> wanted = requested.mapToPair(id -> new Tuple2<>(id, Boolean.TRUE));
+            // Spark SQL: Df's keys are the left-semi join of the training IDs with the deletion list,
+            // the unknown IDs its left-anti join the other way; duplicates vanish in both
+            SparkSession spark = SparkSession.builder().config(sc.getConf()).getOrCreate();
+            Dataset<Row> requested = DeletionList.read(spark, ids, idTable.schema().apply("id").dataType());
+            Column sameId = idTable.col("id").equalTo(requested.col("id"));
+            JavaPairRDD<Long, Boolean> wanted = idTable.join(requested, sameId, "left_semi").select("key")
+                    .javaRDD().mapToPair(r -> new Tuple2<>(r.getLong(0), Boolean.TRUE));
+            unknown = requested.join(idTable, sameId, "left_anti").select(requested.col("id")).distinct().count();
             int partitions = training.getNumPartitions();
             flagged = training.mapToPair(e -> new Tuple2<>(e.id(), e))
                     .leftOuterJoin(wanted)
                     .mapToPair(t -> new Tuple2<>(t._1(), t._2()._1().withForget(t._2()._2().isPresent())))
-                    // a shuffle's output order varies between runs; sorting by ID makes it deterministic
+                    // a shuffle's output order varies between runs; sorting by key makes it deterministic
                     .repartitionAndSortWithinPartitions(new HashPartitioner(partitions))
                     .values();
-            unknown = requested.subtract(training.map(Example::id)).count();
         } else {
             throw new IllegalArgumentException("unknown forget spec " + spec);
         }
@@ -53,17 +81,5 @@ public final class ForgetSplit {
             return c;
         }, (a, b) -> new long[] {a[0] + b[0], a[1] + b[1]});
         return new Result(flagged, counts[0], counts[1], unknown);
-    }
-
-    private static JavaRDD<Long> readIds(JavaSparkContext sc, String uri) {
-        return sc.textFile(uri).map(String::trim).filter(line -> !line.isEmpty() && !line.startsWith("#")).map(line -> {
-            try {
-                return Long.parseLong(line);
-            } catch (NumberFormatException e) {
-                // the ID list is sensitive: name the file, not the line's content
-                throw new InvalidInputException("forget.ids: " + uri + " must hold one integer record ID per line;"
-                        + " found a line that is not an integer");
-            }
-        });
     }
 }

@@ -113,7 +113,7 @@ public final class BenchmarkCommand {
         } else {
             for (String name : names.split(",")) {
                 try {
-                    specs.add(ForgetSpec.parse(name, settings.get(JobSettings.FORGET_IDS)));
+                    specs.add(ForgetSpec.parse(name, UnlearnCommand.deletionList(settings)));
                 } catch (IllegalArgumentException e) {
                     throw new InvalidInputException("benchmark.scenarios: " + e.getMessage());
                 }

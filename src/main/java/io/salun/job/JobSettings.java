@@ -24,6 +24,23 @@ public final class JobSettings {
     public static final Setting<String> DATA_DIR = Setting.string("data.dir", "/usr/share/datasets/fashion-mnist",
             "folder (Hadoop URI) holding train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, "
                     + "t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz (gzip or plain IDX)");
+    public static final Setting<String> DATA_FORMAT = Setting.oneOf("data.format", "idx", List.of("idx", "parquet"),
+            "idx: the four IDX files of data.dir; parquet: the tables data.train and data.test (columns id, label and"
+                    + " features or image)");
+    public static final Setting<Optional<String>> DATA_TRAIN = Setting.optionalString("data.train",
+            "parquet: the training table (Hadoop URI of a Parquet file or folder): id (string or long, unique),"
+                    + " label (int), and features (array<float>, values in [0, 1]) or image (binary: PNG or raw bytes)");
+    public static final Setting<Optional<String>> DATA_TEST = Setting.optionalString("data.test",
+            "parquet: the test table, with the training table's columns");
+    public static final Setting<Integer> DATA_HEIGHT = Setting.integer("data.image.height", 28, 1, 65_536,
+            "parquet: image height in pixels");
+    public static final Setting<Integer> DATA_WIDTH = Setting.integer("data.image.width", 28, 1, 65_536,
+            "parquet: image width in pixels");
+    public static final Setting<Integer> DATA_CHANNELS = Setting.integer("data.image.channels", 1, 1, 4,
+            "parquet: image channels (1 grey, 3 RGB, 4 RGBA)");
+    public static final Setting<String> DATA_LAYOUT = Setting.oneOf("data.image.layout", "hwc", List.of("hwc", "chw"),
+            "parquet: order of raw image bytes and of features values: hwc (channels interleaved, as PNG and"
+                    + " numpy images) or chw (channel planes)");
     public static final Setting<Integer> DATA_SUBSET = Setting.integer("data.subset", 0, 0, Integer.MAX_VALUE,
             "train on a seeded uniform subset of this many training records; 0: all");
     public static final Setting<Integer> DATA_CLASSES = Setting.integer("data.classes", 10, 2, 100_000,
@@ -56,7 +73,16 @@ public final class JobSettings {
     public static final Setting<String> FORGET_CLASSES = Setting.string("forget.classes", "0",
             "class scenario: comma-separated labels to forget");
     public static final Setting<Optional<String>> FORGET_IDS = Setting.optionalString("forget.ids",
-            "ids scenario: text file (Hadoop URI), one record ID per line");
+            "ids scenario: the deletion list (Hadoop URI): a text file of one ID per line, a CSV file with a header"
+                    + " row, or a Parquet table; a file or a folder of part files");
+    public static final Setting<String> FORGET_IDS_FORMAT = Setting.oneOf("forget.ids.format", "auto",
+            List.of("auto", "text", "csv", "parquet"), "format of forget.ids; auto: by the file name's ending"
+                    + " (.parquet, .csv, anything else text; a folder by the endings of its files)");
+    public static final Setting<String> FORGET_IDS_COLUMN = Setting.string("forget.ids.column", "id",
+            "csv and parquet deletion lists: the column holding the record IDs");
+    public static final Setting<String> FORGET_UNKNOWN_IDS = Setting.oneOf("forget.unknown-ids", "fail",
+            List.of("fail", "ignore"), "deletion-list IDs that match no training record: fail stops the job before any"
+                    + " output is written; ignore counts them in the report and goes on");
 
     public static final Setting<Double> SALIENCY_RATIO = Setting.decimal("saliency.ratio", 0.5, Interval.openClosed(0, 1),
             "fraction of parameters the mask keeps trainable (largest |gradient| first)");
@@ -151,9 +177,11 @@ public final class JobSettings {
     }
 
     private static final List<Setting<?>> BASE = List.of(SEED, SPARK_MASTER, PARTITIONS, TREE_DEPTH,
-            DATA_DIR, DATA_SUBSET, DATA_CLASSES, MODEL_ARCH, MODEL_PATH, TRAIN_IF_MISSING,
+            DATA_FORMAT, DATA_DIR, DATA_TRAIN, DATA_TEST, DATA_HEIGHT, DATA_WIDTH, DATA_CHANNELS, DATA_LAYOUT,
+            DATA_SUBSET, DATA_CLASSES, MODEL_ARCH, MODEL_PATH, TRAIN_IF_MISSING,
             TRAIN_EPOCHS, TRAIN_BATCH, TRAIN_LOCAL_STEPS, TRAIN_OPTIMIZER, TRAIN_LR, TRAIN_MOMENTUM, TRAIN_WEIGHT_DECAY,
-            FORGET_SCENARIO, FORGET_FRACTION, FORGET_CLASSES, FORGET_IDS, SALIENCY_RATIO, SALIENCY_BATCH,
+            FORGET_SCENARIO, FORGET_FRACTION, FORGET_CLASSES, FORGET_IDS, FORGET_IDS_FORMAT, FORGET_IDS_COLUMN,
+            FORGET_UNKNOWN_IDS, SALIENCY_RATIO, SALIENCY_BATCH,
             UNLEARN_METHOD, UNLEARN_MASK, UNLEARN_L1_ALPHA, UNLEARN_EPOCHS, UNLEARN_BATCH, UNLEARN_LOCAL_STEPS, UNLEARN_OPTIMIZER, UNLEARN_LR,
             UNLEARN_MOMENTUM, UNLEARN_WEIGHT_DECAY, UNLEARN_ORDER, UNLEARN_EXCLUDE_TRUE_LABEL, EVAL_BATCH,
             OUTPUT_DIR, OUTPUT_OVERWRITE);
@@ -165,4 +193,11 @@ public final class JobSettings {
     public static final List<Setting<?>> TRAINING_KEYS = List.of(SEED, DATA_DIR, DATA_SUBSET, DATA_CLASSES, MODEL_ARCH,
             TRAIN_EPOCHS, TRAIN_BATCH, TRAIN_LOCAL_STEPS, TRAIN_OPTIMIZER, TRAIN_LR, TRAIN_MOMENTUM,
             TRAIN_WEIGHT_DECAY, PARTITIONS);
+
+    /**
+     * Settings that also decide the original model but enter its cache key only when changed from
+     * their defaults, so the keys of models trained before they existed stay valid.
+     */
+    public static final List<Setting<?>> TRAINING_KEYS_IF_SET = List.of(DATA_FORMAT, DATA_TRAIN, DATA_TEST,
+            DATA_HEIGHT, DATA_WIDTH, DATA_CHANNELS, DATA_LAYOUT);
 }

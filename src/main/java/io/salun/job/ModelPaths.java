@@ -24,6 +24,11 @@ final class ModelPaths {
         for (Setting<?> s : JobSettings.TRAINING_KEYS) {
             text.append(s.key()).append('=').append(settings.effective().get(s.key())).append('\n');
         }
+        for (Setting<?> s : JobSettings.TRAINING_KEYS_IF_SET) {
+            if (!java.util.Objects.equals(settings.get(s), s.defaultValue())) {
+                text.append(s.key()).append('=').append(settings.effective().get(s.key())).append('\n');
+            }
+        }
         try {
             byte[] digest = MessageDigest.getInstance("SHA-256").digest(text.toString().getBytes(StandardCharsets.UTF_8));
             return HexFormat.of().formatHex(digest).substring(0, 12);

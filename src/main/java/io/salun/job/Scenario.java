@@ -49,7 +49,16 @@ final class Scenario implements AutoCloseable {
 
     static Scenario prepare(JavaSparkContext sc, Settings settings, Datasets data, ForgetSpec spec) {
         long seed = settings.get(JobSettings.SEED);
-        ForgetSplit.Result split = ForgetSplit.apply(sc, data.training(), spec, seed);
+        ForgetSplit.Result split = ForgetSplit.apply(sc, data.training(), data.idTable(), spec, seed);
+        if (split.unknownIds() > 0 && settings.get(JobSettings.FORGET_UNKNOWN_IDS).equals("fail")) {
+            throw new InvalidInputException("forget.ids: " + split.unknownIds() + " IDs of the deletion list match no"
+                    + " training record; check the list and the data, or set forget.unknown-ids=ignore to count them"
+                    + " in the report and go on");
+        }
+        if (split.unknownIds() > 0) {
+            LOG.warn("forget.ids: {} IDs of the deletion list match no training record (forget.unknown-ids=ignore)",
+                    split.unknownIds());
+        }
         if (split.forget() == 0) {
             throw new InvalidInputException("forget set is empty: scenario " + spec.scenario()
                     + " selects none of the " + split.retain() + " training records"

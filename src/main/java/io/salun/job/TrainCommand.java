@@ -72,7 +72,7 @@ public final class TrainCommand {
         long seed = settings.get(JobSettings.SEED);
         Architecture arch = Architecture.parse(settings.get(JobSettings.MODEL_ARCH));
         Optimizer optimizer = Recipes.training(settings).optimizer();
-        MultiLayerNetwork init = new MultiLayerNetwork(arch.configuration(data.rows(), data.cols(), classes, seed, optimizer));
+        MultiLayerNetwork init = new MultiLayerNetwork(arch.configuration(data.rows(), data.cols(), data.channels(), classes, seed, optimizer));
         init.init();
         LOG.info("train: {} with {} parameters, {}", arch, init.numParams(), optimizer);
         JavaRDD<Shard> train = Shards.cache(data.training(), "D shards");

@@ -130,9 +130,15 @@ public final class UnlearnCommand {
                 return new ForgetSpec.Classes(labels);
             }
             default:
-                return new ForgetSpec.Ids(settings.get(JobSettings.FORGET_IDS).orElseThrow(() -> new InvalidInputException(
-                        "forget.ids: the ids scenario needs a file of record IDs (forget.ids=PATH), found none")));
+                return deletionList(settings).orElseThrow(() -> new InvalidInputException(
+                        "forget.ids: the ids scenario needs a deletion list of record IDs (forget.ids=PATH), found none"));
         }
+    }
+
+    /** The deletion list forget.ids names, with its format and ID column, if set. */
+    static Optional<ForgetSpec.Ids> deletionList(Settings settings) {
+        return settings.get(JobSettings.FORGET_IDS).map(uri -> new ForgetSpec.Ids(uri,
+                settings.get(JobSettings.FORGET_IDS_FORMAT), settings.get(JobSettings.FORGET_IDS_COLUMN)));
     }
 
     /**
@@ -143,12 +149,12 @@ public final class UnlearnCommand {
         if (!(net.getOutputLayer().conf().getLayer() instanceof FeedForwardLayer out)) {
             throw new InvalidInputException("model.path: " + modelPath + " does not end in a classification output layer");
         }
-        int features = data.rows() * data.cols();
+        int features = data.featureLength();
         try {
             net.output(Nd4j.zeros(1, features), false);
         } catch (RuntimeException e) {
-            throw new InvalidInputException("model.path: " + modelPath + " does not accept " + data.rows() + "x"
-                    + data.cols() + " images (" + features + " features): " + e.getMessage(), e);
+            throw new InvalidInputException("model.path: " + modelPath + " does not accept " + data.shape()
+                    + " images (" + features + " features): " + e.getMessage(), e);
         }
         float[] params = net.params().toFloatVector();
         long nonFinite = 0;

@@ -25,7 +25,8 @@ public enum Architecture {
      */
     LENET {
         @Override
-        public MultiLayerConfiguration configuration(int rows, int cols, int classes, long seed, Optimizer optimizer) {
+        public MultiLayerConfiguration configuration(int rows, int cols, int channels, int classes, long seed,
+                                                     Optimizer optimizer) {
             return optimizer.applyTo(base(seed)).list()
                     .layer(new ConvolutionLayer.Builder(5, 5).nOut(20).stride(1, 1).activation(Activation.RELU).build())
                     .layer(new SubsamplingLayer.Builder(SubsamplingLayer.PoolingType.MAX).kernelSize(2, 2).stride(2, 2).build())
@@ -33,24 +34,34 @@ public enum Architecture {
                     .layer(new SubsamplingLayer.Builder(SubsamplingLayer.PoolingType.MAX).kernelSize(2, 2).stride(2, 2).build())
                     .layer(new DenseLayer.Builder().nOut(500).activation(Activation.RELU).build())
                     .layer(output(classes))
-                    .setInputType(InputType.convolutionalFlat(rows, cols, 1))
+                    .setInputType(InputType.convolutionalFlat(rows, cols, channels))
                     .build();
         }
     },
     /** A small multilayer perceptron: dense 128 ReLU → dense K softmax (101,770 parameters for 784 → 10). */
     MLP {
         @Override
-        public MultiLayerConfiguration configuration(int rows, int cols, int classes, long seed, Optimizer optimizer) {
+        public MultiLayerConfiguration configuration(int rows, int cols, int channels, int classes, long seed,
+                                                     Optimizer optimizer) {
             return optimizer.applyTo(base(seed)).list()
                     .layer(new DenseLayer.Builder().nOut(128).activation(Activation.RELU).build())
                     .layer(output(classes))
-                    .setInputType(InputType.feedForward((long) rows * cols))
+                    .setInputType(InputType.feedForward((long) rows * cols * channels))
                     .build();
         }
     };
 
+    /**
+     * The network configuration for {@code rows × cols × channels} images, flattened channels first
+     * (the order of DL4J's flat convolutional input), and {@code classes} classes.
+     */
+    public abstract MultiLayerConfiguration configuration(int rows, int cols, int channels, int classes, long seed,
+                                                          Optimizer optimizer);
+
     /** The network configuration for {@code rows × cols} single-channel images and {@code classes} classes. */
-    public abstract MultiLayerConfiguration configuration(int rows, int cols, int classes, long seed, Optimizer optimizer);
+    public MultiLayerConfiguration configuration(int rows, int cols, int classes, long seed, Optimizer optimizer) {
+        return configuration(rows, cols, 1, classes, seed, optimizer);
+    }
 
     /** Parses a setting value ({@code lenet}, {@code mlp}). */
     public static Architecture parse(String name) {

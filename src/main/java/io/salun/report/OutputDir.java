@@ -12,10 +12,15 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * An output folder written under a staging name beside it and published by one rename at the
- * end, so a reader never sees a half-written result; an existing output is only replaced when
- * asked. On failure the staging folder is removed.
+ * end, then marked complete by a {@value #SUCCESS} file written last: a JSON list of every file
+ * with its size and SHA-256. On HDFS the rename is atomic; on object stores (s3a, gs) it is a
+ * copy, and the marker is what tells a reader the result is whole. An existing output is only
+ * replaced when asked. On failure the staging folder is removed.
  */
 public final class OutputDir implements AutoCloseable {
+    /** Name of the completion marker, the last file written (Hadoop's convention). */
+    public static final String SUCCESS = "_SUCCESS";
+
     private final FileSystem fs;
     private final Path target;
     private final Path staging;
@@ -82,13 +87,54 @@ public final class OutputDir implements AutoCloseable {
                 }
                 fs.delete(target, true);
             }
+            String marker = marker();
             if (!fs.rename(staging, target)) {
                 throw new IOException("rename of " + staging + " to " + target + " failed");
             }
             published = true;
+            try (OutputStream out = fs.create(new Path(target, SUCCESS), false)) {
+                out.write(marker.getBytes(StandardCharsets.UTF_8));
+            }
         } catch (IOException e) {
             throw new UncheckedIOException("could not publish " + target + ": " + e.getMessage(), e);
         }
+    }
+
+    /** The marker's content: each staged file's path relative to the folder, size and SHA-256. */
+    private String marker() throws IOException {
+        java.util.TreeMap<String, org.apache.hadoop.fs.LocatedFileStatus> files = new java.util.TreeMap<>();
+        org.apache.hadoop.fs.RemoteIterator<org.apache.hadoop.fs.LocatedFileStatus> it = fs.listFiles(staging, true);
+        String root = fs.makeQualified(staging).toUri().getPath();
+        while (it.hasNext()) {
+            org.apache.hadoop.fs.LocatedFileStatus f = it.next();
+            String rel = f.getPath().toUri().getPath().substring(root.length() + 1);
+            files.put(rel, f);
+        }
+        StringBuilder json = new StringBuilder("{\n  \"files\": [");
+        String sep = "\n";
+        for (var e : files.entrySet()) {
+            json.append(sep).append("    {\"path\": \"").append(e.getKey().replace("\"", "\\\""))
+                    .append("\", \"bytes\": ").append(e.getValue().getLen())
+                    .append(", \"sha256\": \"").append(sha256(e.getValue().getPath())).append("\"}");
+            sep = ",\n";
+        }
+        return json.append("\n  ]\n}\n").toString();
+    }
+
+    private String sha256(Path file) throws IOException {
+        java.security.MessageDigest digest;
+        try {
+            digest = java.security.MessageDigest.getInstance("SHA-256");
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+        byte[] buffer = new byte[1 << 16];
+        try (java.io.InputStream in = fs.open(file)) {
+            for (int n; (n = in.read(buffer)) > 0; ) {
+                digest.update(buffer, 0, n);
+            }
+        }
+        return java.util.HexFormat.of().formatHex(digest.digest());
     }
 
     @Override

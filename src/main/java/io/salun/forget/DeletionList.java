@@ -1,0 +1,116 @@
+package io.salun.forget;
+
+import io.salun.config.InvalidInputException;
+import io.salun.model.ModelStore;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.DataTypes;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.Arrays;
+import java.util.Locale;
+
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.trim;
+
+/**
+ * A deletion list — the record IDs whose data must be forgotten — read by Spark SQL as a one-column
+ * table {@code id} of the training table's ID type: a text file (one ID per line; blank lines and
+ * lines starting with {@code #} are skipped), a CSV file with a header row, or a Parquet table,
+ * each a single file or a folder of part files. Duplicates are kept here (the joins make them
+ * harmless). The IDs are sensitive: messages give counts, never an ID.
+ */
+public final class DeletionList {
+    private DeletionList() {
+    }
+
+    /** Format of a deletion list. */
+    public enum Format {
+        TEXT, CSV, PARQUET;
+
+        static Format parse(String name) {
+            return valueOf(name.trim().toUpperCase(Locale.ROOT));
+        }
+    }
+
+    /** The list's IDs as column {@code id} of type {@code idType} (string or long). */
+    public static Dataset<Row> read(SparkSession spark, ForgetSpec.Ids ids, DataType idType) {
+        String uri = ids.uri();
+        if (!ModelStore.exists(uri, spark.sparkContext().hadoopConfiguration())) {
+            throw new InvalidInputException("forget.ids: no deletion list at " + uri);
+        }
+        Format format = ids.format().equals("auto") ? detect(spark, uri) : Format.parse(ids.format());
+        Dataset<Row> raw;
+        try {
+            raw = switch (format) {
+                case TEXT -> spark.read().textFile(uri).map(
+                        (org.apache.spark.api.java.function.MapFunction<String, String>) String::trim, Encoders.STRING())
+                        .filter((org.apache.spark.api.java.function.FilterFunction<String>) s -> !s.isEmpty() && !s.startsWith("#"))
+                        .toDF("id");
+                case CSV -> column(spark.read().option("header", "true").csv(uri), ids, uri, format);
+                case PARQUET -> column(spark.read().parquet(uri), ids, uri, format);
+            };
+        } catch (InvalidInputException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw new InvalidInputException("forget.ids: " + uri + " is not a readable " + format.name().toLowerCase(Locale.ROOT)
+                    + " deletion list (forget.ids.format)", e);
+        }
+        Dataset<Row> present = raw.filter(col("id").isNotNull());
+        if (idType.equals(DataTypes.StringType)) {
+            return present.select(trim(col("id").cast(DataTypes.StringType)).as("id"));
+        }
+        Dataset<Row> typed = present.select(trim(col("id").cast(DataTypes.StringType)).cast(DataTypes.LongType).as("id"));
+        long bad = typed.filter(col("id").isNull()).count();
+        if (bad > 0) {
+            // the IDs are sensitive: count them, do not print them
+            throw new InvalidInputException("forget.ids: " + bad + " entries of " + uri + " are not integers;"
+                    + " the training table's IDs are integers");
+        }
+        return typed.select("id");
+    }
+
+    private static Dataset<Row> column(Dataset<Row> table, ForgetSpec.Ids ids, String uri, Format format) {
+        if (!Arrays.asList(table.columns()).contains(ids.column())) {
+            throw new InvalidInputException("forget.ids.column: the " + format.name().toLowerCase(Locale.ROOT)
+                    + " deletion list " + uri + " has no column " + ids.column() + "; columns: "
+                    + String.join(", ", table.columns()));
+        }
+        return table.select(col("`" + ids.column() + "`").as("id"));
+    }
+
+    /** The format a file's name ends in; for a folder, the ending of its data files. */
+    static Format detect(SparkSession spark, String uri) {
+        Path path = new Path(uri);
+        String name = path.getName();
+        try {
+            FileSystem fs = path.getFileSystem(spark.sparkContext().hadoopConfiguration());
+            if (fs.getFileStatus(path).isDirectory()) {
+                for (FileStatus f : fs.listStatus(path)) {
+                    String n = f.getPath().getName();
+                    if (f.isFile() && !n.startsWith("_") && !n.startsWith(".")) {
+                        name = n;
+                        break;
+                    }
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("forget.ids: cannot list " + uri + ": " + e.getMessage(), e);
+        }
+        String lower = name.toLowerCase(Locale.ROOT);
+        if (lower.endsWith(".parquet") || lower.endsWith(".parq")) {
+            return Format.PARQUET;
+        }
+        if (lower.endsWith(".csv") || lower.endsWith(".csv.gz")) {
+            return Format.CSV;
+        }
+        return Format.TEXT;
+    }
+}

@@ -1,0 +1,62 @@
+package io.salun.spark;
+
+import io.salun.data.Example;
+import io.salun.data.IdxSource;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+
+import javax.imageio.ImageIO;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.Locale;
+
+/**
+ * The Fashion-MNIST slice rewritten as Parquet tables, the way a data lake would hold it: string
+ * IDs {@code fm-00042} (or the IDX index as a long) and each image as a grey PNG (or as a float
+ * array), spread over several part files.
+ */
+public final class SliceTables {
+    private SliceTables() {
+    }
+
+    /** The string ID a record with IDX index {@code index} gets in the tables. */
+    public static String stringId(long index) {
+        return String.format(Locale.ROOT, "fm-%05d", index);
+    }
+
+    /** Writes the IDX pair as a Parquet table at {@code uri}. */
+    public static void write(SparkSession spark, String images, String labels, String uri, boolean stringIds,
+                             boolean png, int files) {
+        JavaRDD<Example> examples = IdxSource.read(JavaSparkContext.fromSparkContext(spark.sparkContext()), images, labels, files);
+        StructType schema = new StructType()
+                .add("id", stringIds ? DataTypes.StringType : DataTypes.LongType, false)
+                .add("label", DataTypes.IntegerType, false)
+                .add(png ? "image" : "features", png ? DataTypes.BinaryType
+                        : DataTypes.createArrayType(DataTypes.FloatType, false), false);
+        JavaRDD<Row> rows = examples.map(e -> RowFactory.create(stringIds ? stringId(e.id()) : (Object) e.id(), e.label(),
+                png ? png(e.features()) : (Object) e.features()));
+        spark.createDataFrame(rows, schema).write().parquet(uri);
+    }
+
+    /** A 28×28 grey PNG of features in [0, 1] that were 8-bit pixels / 255. */
+    static byte[] png(float[] features) {
+        BufferedImage image = new BufferedImage(28, 28, BufferedImage.TYPE_BYTE_GRAY);
+        for (int i = 0; i < features.length; i++) {
+            image.getRaster().setSample(i % 28, i / 28, 0, Math.round(features[i] * 255));
+        }
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try {
+            ImageIO.write(image, "png", out);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out.toByteArray();
+    }
+}
