@@ -191,9 +191,14 @@ public final class Settings {
         StringBuilder canonical = new StringBuilder();
         effective.forEach((key, value) -> canonical.append(key.length()).append(':').append(key)
                 .append(value.length()).append(':').append(value));
+        return sha256Hex(canonical.toString());
+    }
+
+    /** SHA-256 (lower-case hex) of {@code text} in UTF-8. */
+    public static String sha256Hex(String text) {
         try {
             MessageDigest digest = MessageDigest.getInstance("SHA-256");
-            return HexFormat.of().formatHex(digest.digest(canonical.toString().getBytes(StandardCharsets.UTF_8)));
+            return HexFormat.of().formatHex(digest.digest(text.getBytes(StandardCharsets.UTF_8)));
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("every Java platform must provide SHA-256", e);
         }

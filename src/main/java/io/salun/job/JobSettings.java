@@ -158,7 +158,13 @@ public final class JobSettings {
             "minibatch size of inference");
 
     public static final Setting<Optional<String>> OUTPUT_DIR = Setting.optionalString("output.dir",
-            "unlearn: output folder (Hadoop URI); empty: work/runs/<scenario>-<method>-<time>");
+            "unlearn: output folder (Hadoop URI); empty: work/runs/<scenario>-<method>-<time>; verify: the"
+                    + " published result to check");
+    public static final Setting<Optional<String>> CHECKPOINT_DIR = Setting.optionalString("checkpoint.dir",
+            "unlearn: where the run keeps its mask and last finished round, so a rerun after a crash resumes"
+                    + " (Hadoop URI); empty: .<output name>.checkpoint beside output.dir; removed once published");
+    public static final Setting<Integer> CHECKPOINT_ROUNDS = Setting.integer("checkpoint.rounds", 1, 0, 1_000_000,
+            "unlearn: save the training state every this many rounds and after each epoch; 0: no checkpoints");
     public static final Setting<Boolean> OUTPUT_OVERWRITE = Setting.bool("output.overwrite", false,
             "replace an existing output folder or model file");
 
@@ -184,7 +190,7 @@ public final class JobSettings {
             FORGET_UNKNOWN_IDS, SALIENCY_RATIO, SALIENCY_BATCH,
             UNLEARN_METHOD, UNLEARN_MASK, UNLEARN_L1_ALPHA, UNLEARN_EPOCHS, UNLEARN_BATCH, UNLEARN_LOCAL_STEPS, UNLEARN_OPTIMIZER, UNLEARN_LR,
             UNLEARN_MOMENTUM, UNLEARN_WEIGHT_DECAY, UNLEARN_ORDER, UNLEARN_EXCLUDE_TRUE_LABEL, EVAL_BATCH,
-            OUTPUT_DIR, OUTPUT_OVERWRITE);
+            OUTPUT_DIR, OUTPUT_OVERWRITE, CHECKPOINT_DIR, CHECKPOINT_ROUNDS);
 
     /** The catalogue, in the order help lists it. */
     public static final List<Setting<?>> ALL = catalogue();

@@ -18,9 +18,9 @@ import java.util.Properties;
 /**
  * The job's entry point: {@code COMMAND [--conf=FILE ...] [--key=value ...]} ({@code --sweep} is short
  * for {@code --benchmark.sweep=true}) with commands
- * {@code train}, {@code unlearn} and {@code settings}. Settings come from the properties file
+ * {@code train}, {@code unlearn}, {@code benchmark}, {@code verify} and {@code settings}. Settings come from the properties file
  * (optional) overridden by the command line. Success returns normally (YARN treats an early
- * {@code System.exit(0)} as failure); bad input exits with 2, divergence with 3, anything else 1.
+ * {@code System.exit(0)} as failure); bad input exits with 2, divergence with 3, a failed verification with 4, anything else 1.
  */
 public final class Main {
     private static final Logger LOG = LoggerFactory.getLogger(Main.class);
@@ -29,17 +29,20 @@ public final class Main {
     public static final int BAD_INPUT = 2;
     public static final int DIVERGED = 3;
     public static final int FAILED = 1;
+    public static final int NOT_VERIFIED = 4;
 
     private static final String USAGE = String.join("\n",
             "usage: COMMAND [--conf=FILE ...] [--key=value ...]",
             "  train     train the original model on the training set and save it at model.path",
-            "  unlearn   saliency mask + SalUn + evaluation; writes model.zip, mask.bin, report.json to output.dir",
+            "  unlearn   saliency mask + SalUn + evaluation; publishes model.zip, mask.bin, report.json, report.html,",
+            "            manifest.json and _SUCCESS in output.dir",
+            "  verify    check the result in output.dir against its manifest.json (no Spark needed)",
             "  benchmark Retrain and every method of benchmark.methods on each scenario: the paper's table",
             "            (--sweep: try each method's learning-rate grid, keep the smallest Avg. Gap)",
             "  settings  list every setting with its value and meaning",
             "  help      this text",
             "Settings come from the --conf files (later files win) and --key=value overrides (these win).",
-            "Exit codes: 0 success, 2 bad input, 3 training diverged, 1 other failure.");
+            "Exit codes: 0 success, 2 bad input, 3 training diverged, 4 verify found a mismatch, 1 other failure.");
 
     private Main() {
     }
@@ -59,7 +62,7 @@ public final class Main {
                 return 0;
             }
             if (args.length == 0 || args[0].startsWith("--")) {
-                throw new InvalidInputException("command: expected one of train, unlearn, benchmark, settings, help as the first"
+                throw new InvalidInputException("command: expected one of train, unlearn, benchmark, verify, settings, help as the first"
                         + " argument, found " + (args.length == 0 ? "nothing" : args[0]));
             }
             String command = args[0];
@@ -85,7 +88,14 @@ public final class Main {
                 case "train" -> withSpark(settings, command, sc -> TrainCommand.run(sc, settings));
                 case "unlearn" -> withSpark(settings, command, sc -> UnlearnCommand.run(sc, settings));
                 case "benchmark" -> withSpark(settings, command, sc -> BenchmarkCommand.run(sc, settings));
-                default -> throw new InvalidInputException("command: expected one of train, unlearn, benchmark, settings, help, found "
+                case "verify" -> {
+                    String dir = settings.get(JobSettings.OUTPUT_DIR).orElseThrow(() -> new InvalidInputException(
+                            "output.dir: verify needs the published result to check (--output.dir=URI), found none"));
+                    if (!VerifyCommand.run(dir, new org.apache.hadoop.conf.Configuration())) {
+                        return NOT_VERIFIED;
+                    }
+                }
+                default -> throw new InvalidInputException("command: expected one of train, unlearn, benchmark, verify, settings, help, found "
                         + command);
             }
             return 0;

@@ -1,6 +1,14 @@
 package io.salun.job;
 
 import io.salun.config.InvalidInputException;
+import io.salun.config.Setting;
+import io.salun.report.FileDigests;
+import io.salun.report.Manifest;
+import io.salun.train.Checkpoints;
+import org.apache.hadoop.conf.Configuration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import io.salun.config.Settings;
 import io.salun.eval.EvaluationStage;
 import io.salun.eval.Metrics;
@@ -65,18 +73,30 @@ public final class UnlearnCommand {
             MultiLayerNetwork original = TrainCommand.loadOrTrain(sc, settings, data);
             int classes = checkCompatible(original, data, modelPath);
             NetworkSnapshot theta0 = NetworkSnapshot.of(original);
+            Manifest manifest = inputs(sc, settings, spec, modelPath);
+            Optional<Checkpoints> checkpoints = checkpoints(sc, settings, output, manifest);
             try (Scenario scenario = Scenario.prepare(sc, settings, data, spec)) {
                 Optional<Bitset> mask = Optional.empty();
                 double saliencySeconds = 0;
                 if (masked) {
                     long t0 = System.nanoTime();
-                    mask = Optional.of(saliencyMask(sc, settings, theta0, scenario, classes));
+                    if (checkpoints.isPresent() && checkpoints.get().has("mask.bin")) {
+                        mask = Optional.of(MaskFile.read(checkpoints.get().file("mask.bin"), sc.hadoopConfiguration()));
+                        LOG.info("saliency: resuming with the mask of the checkpoint ({} of {} parameters)",
+                                mask.get().cardinality(), mask.get().size());
+                    } else {
+                        mask = Optional.of(saliencyMask(sc, settings, theta0, scenario, classes));
+                        if (checkpoints.isPresent()) {
+                            MaskFile.write(mask.get(), checkpoints.get().file("mask.bin"), sc.hadoopConfiguration());
+                        }
+                    }
                     saliencySeconds = (System.nanoTime() - t0) / 1e9;
                     MaskFile.write(mask.get(), out.staged("mask.bin"), sc.hadoopConfiguration());
                 }
                 Unlearning.Inputs inputs = new Unlearning.Inputs(theta0, original.getLayerWiseConfigurations(),
                         scenario.all, scenario.forget, scenario.retain, classes, settings.get(JobSettings.SEED), depth);
-                Unlearning.Outcome outcome = Unlearning.run(sc, method, mask, Recipes.forUnlearnCommand(settings, method), inputs);
+                Unlearning.Outcome outcome = Unlearning.run(sc, method, mask, Recipes.forUnlearnCommand(settings, method),
+                        inputs, checkpoints);
                 NetworkSnapshot unlearned = outcome.model();
                 long moved = mask.map(m -> changedOutside(m, theta0.parameters(), unlearned.parameters())).orElse(0L);
                 if (moved != 0) {
@@ -95,11 +115,72 @@ public final class UnlearnCommand {
                         mask, theta0, before, after, saliencySeconds, outcome, started, sc);
                 out.writeText("report.json", report.json());
                 out.writeText("report.html", report.html());
+                report.fillManifest(manifest);
+                out.writeText(Manifest.FILE, manifest.json(out.stagedFiles()));
                 out.publish();
+                checkpoints.ifPresent(Checkpoints::clear);
                 printTable(spec, label, before, after, saliencySeconds, outcome.seconds(), out.published("report.json"));
                 return out.uri();
             }
         }
+    }
+
+    /**
+     * The manifest's inputs: SHA-256 of the original model, the data and the deletion list (its
+     * hash and size, never its IDs), hashed before any training so the record says what was read.
+     */
+    static Manifest inputs(JavaSparkContext sc, Settings settings, ForgetSpec spec, String modelPath) {
+        Configuration conf = sc.hadoopConfiguration();
+        long t0 = System.nanoTime();
+        Manifest manifest = new Manifest("unlearn");
+        manifest.input("originalModel", modelPath, FileDigests.of(modelPath, conf, null), Map.of());
+        if (settings.get(JobSettings.DATA_FORMAT).equals("parquet")) {
+            for (Setting<Optional<String>> table : List.of(JobSettings.DATA_TRAIN, JobSettings.DATA_TEST)) {
+                String uri = settings.get(table).orElseThrow();
+                manifest.input(table.key(), uri, FileDigests.of(uri, conf, sc), Map.of());
+            }
+        } else {
+            String dir = settings.get(JobSettings.DATA_DIR);
+            Map<String, String> parts = new LinkedHashMap<>();
+            for (String name : List.of(Datasets.TRAIN_IMAGES, Datasets.TRAIN_LABELS, Datasets.TEST_IMAGES, Datasets.TEST_LABELS)) {
+                parts.put(name, new Path(dir, name).toString());
+            }
+            manifest.input("data.dir", dir, digestOfFiles(parts, conf), Map.of("parts", parts));
+        }
+        if (spec instanceof ForgetSpec.Ids ids) {
+            manifest.input("forget.ids", ids.uri(), FileDigests.of(ids.uri(), conf, sc), Map.of());
+        }
+        LOG.info("manifest: hashed the inputs in {} s", String.format("%.1f", (System.nanoTime() - t0) / 1e9));
+        return manifest;
+    }
+
+    /** One digest over named files: SHA-256 of the lines {@code name size sha256} in the given order. */
+    static FileDigests.Digest digestOfFiles(Map<String, String> parts, Configuration conf) {
+        StringBuilder lines = new StringBuilder();
+        long bytes = 0;
+        for (Map.Entry<String, String> p : parts.entrySet()) {
+            FileDigests.Digest d = FileDigests.of(p.getValue(), conf, null);
+            lines.append(p.getKey()).append(' ').append(d.bytes()).append(' ').append(d.sha256()).append('\n');
+            bytes += d.bytes();
+        }
+        return new FileDigests.Digest(Settings.sha256Hex(lines.toString()), parts.size(), bytes);
+    }
+
+    /**
+     * The run's checkpoint folder, stamped with a fingerprint of its settings and inputs, or none
+     * when checkpoint.rounds is 0.
+     */
+    private static Optional<Checkpoints> checkpoints(JavaSparkContext sc, Settings settings, String output,
+                                                     Manifest manifest) {
+        int every = settings.get(JobSettings.CHECKPOINT_ROUNDS);
+        if (every == 0) {
+            return Optional.empty();
+        }
+        Path out = new Path(output);
+        String dir = settings.get(JobSettings.CHECKPOINT_DIR)
+                .orElseGet(() -> new Path(out.getParent(), "." + out.getName() + ".checkpoint").toString());
+        String fingerprint = Settings.sha256Hex(settings.sha256() + "\n" + manifest.inputsFingerprint());
+        return Optional.of(Checkpoints.open(dir, fingerprint, every, sc.hadoopConfiguration()));
     }
 
     static Bitset saliencyMask(JavaSparkContext sc, Settings settings, NetworkSnapshot theta0, Scenario scenario,

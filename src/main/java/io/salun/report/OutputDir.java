@@ -100,41 +100,34 @@ public final class OutputDir implements AutoCloseable {
         }
     }
 
-    /** The marker's content: each staged file's path relative to the folder, size and SHA-256. */
-    private String marker() throws IOException {
-        java.util.TreeMap<String, org.apache.hadoop.fs.LocatedFileStatus> files = new java.util.TreeMap<>();
-        org.apache.hadoop.fs.RemoteIterator<org.apache.hadoop.fs.LocatedFileStatus> it = fs.listFiles(staging, true);
-        String root = fs.makeQualified(staging).toUri().getPath();
-        while (it.hasNext()) {
-            org.apache.hadoop.fs.LocatedFileStatus f = it.next();
-            String rel = f.getPath().toUri().getPath().substring(root.length() + 1);
-            files.put(rel, f);
+    /** Every file staged so far (path relative to the folder) with its size and SHA-256, in path order. */
+    public java.util.SortedMap<String, FileDigests.Entry> stagedFiles() {
+        java.util.TreeMap<String, FileDigests.Entry> files = new java.util.TreeMap<>();
+        try {
+            org.apache.hadoop.fs.RemoteIterator<org.apache.hadoop.fs.LocatedFileStatus> it = fs.listFiles(staging, true);
+            String root = fs.makeQualified(staging).toUri().getPath();
+            while (it.hasNext()) {
+                org.apache.hadoop.fs.LocatedFileStatus f = it.next();
+                String rel = f.getPath().toUri().getPath().substring(root.length() + 1);
+                files.put(rel, new FileDigests.Entry(rel, f.getLen(), FileDigests.sha256(fs, f.getPath())));
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("could not list " + staging + ": " + e.getMessage(), e);
         }
+        return files;
+    }
+
+    /** The marker's content: each staged file's path relative to the folder, size and SHA-256. */
+    private String marker() {
         StringBuilder json = new StringBuilder("{\n  \"files\": [");
         String sep = "\n";
-        for (var e : files.entrySet()) {
-            json.append(sep).append("    {\"path\": \"").append(e.getKey().replace("\"", "\\\""))
-                    .append("\", \"bytes\": ").append(e.getValue().getLen())
-                    .append(", \"sha256\": \"").append(sha256(e.getValue().getPath())).append("\"}");
+        for (FileDigests.Entry e : stagedFiles().values()) {
+            json.append(sep).append("    {\"path\": \"").append(e.path().replace("\"", "\\\""))
+                    .append("\", \"bytes\": ").append(e.bytes())
+                    .append(", \"sha256\": \"").append(e.sha256()).append("\"}");
             sep = ",\n";
         }
         return json.append("\n  ]\n}\n").toString();
-    }
-
-    private String sha256(Path file) throws IOException {
-        java.security.MessageDigest digest;
-        try {
-            digest = java.security.MessageDigest.getInstance("SHA-256");
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-        byte[] buffer = new byte[1 << 16];
-        try (java.io.InputStream in = fs.open(file)) {
-            for (int n; (n = in.read(buffer)) > 0; ) {
-                digest.update(buffer, 0, n);
-            }
-        }
-        return java.util.HexFormat.of().formatHex(digest.digest());
     }
 
     @Override

@@ -66,6 +66,20 @@ public final class RunReport {
         BuildInfo.addProvenance(report, settings, sc, started);
     }
 
+    /** Copies what an auditor needs from the report into {@code manifest}: run, counts, mask size, metrics, provenance. */
+    public void fillManifest(Manifest manifest) {
+        for (String key : List.of("scenario", "method", "counts", "metrics", "settings", "settingsSha256", "versions",
+                "sparkApplicationId", "sparkMaster", "started", "finished")) {
+            manifest.put(key, report.get(key));
+        }
+        Map<?, ?> mask = (Map<?, ?>) report.get("mask");
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("parameters", mask.get("parameters"));
+        m.put("trainable", mask.get("trainable"));
+        m.put("ratio", mask.get("ratio"));
+        manifest.put("mask", m);
+    }
+
     /** Metrics as a JSON object; NaN (not defined for this scenario) is left out. */
     public static Map<String, Object> metrics(Metrics m) {
         Map<String, Object> out = new LinkedHashMap<>();

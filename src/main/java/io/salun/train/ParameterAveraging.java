@@ -62,6 +62,16 @@ public final class ParameterAveraging {
      */
     public static Result train(JavaSparkContext sc, NetworkSnapshot start, JavaRDD<Shard> shards,
                                Plan plan, Optional<Bitset> mask) {
+        return train(sc, start, shards, plan, mask, Optional.empty());
+    }
+
+    /**
+     * As {@link #train(JavaSparkContext, NetworkSnapshot, JavaRDD, Plan, Optional)}, saving the state
+     * after finished rounds to {@code checkpoints} and resuming from the latest saved one. Rounds are
+     * pure functions of the state and their position, so a resumed run ends in the same bits.
+     */
+    public static Result train(JavaSparkContext sc, NetworkSnapshot start, JavaRDD<Shard> shards,
+                               Plan plan, Optional<Bitset> mask, Optional<Checkpoints> checkpoints) {
         List<Integer> sizes = shards.map(Shard::size).collect();
         int maxRows = sizes.stream().mapToInt(Integer::intValue).max().orElse(0);
         if (maxRows == 0) {
@@ -76,12 +86,24 @@ public final class ParameterAveraging {
         float[] anchor = start.parameters();
         NetworkSnapshot current = start;
         List<RoundLoss> losses = new ArrayList<>();
+        long done = 0;
+        Optional<Checkpoints.State> saved = checkpoints.flatMap(c -> c.latest(plan.stage()));
+        if (saved.isPresent()) {
+            current = saved.get().network();
+            losses.addAll(saved.get().losses());
+            done = saved.get().rounds();
+            LOG.info("{}: resuming from the checkpoint after epoch {} round {} ({} of {} rounds done)", plan.stage(),
+                    (done - 1) / rounds + 1, (done - 1) % rounds + 1, done, (long) rounds * plan.epochs());
+        }
         long began = System.nanoTime();
         try {
             for (int epoch = 0; epoch < plan.epochs(); epoch++) {
                 double epochLoss = 0;
                 long epochExamples = 0;
                 for (int round = 0; round < rounds; round++) {
+                    if ((long) epoch * rounds + round < done) {
+                        continue;
+                    }
                     LocalSteps.Round spec = new LocalSteps.Round(plan.stage(), plan.seed(), epoch, round,
                             plan.batchSize(), plan.localSteps(), plan.classes(), plan.order(), plan.labelling(), plan.term());
                     ParameterAverage average = round(sc, current, shards, spec, maskBroadcast, plan.treeDepth());
@@ -96,6 +118,13 @@ public final class ParameterAveraging {
                     epochExamples += average.examples();
                     LOG.debug("{}: epoch {}/{} round {}/{} loss {}", plan.stage(), epoch + 1, plan.epochs(),
                             round + 1, rounds, average.meanLoss());
+                    if (checkpoints.isPresent() && checkpoints.get().due(round, rounds)) {
+                        checkpoints.get().save(new Checkpoints.State(plan.stage(), (long) epoch * rounds + round + 1,
+                                current, new ArrayList<>(losses)));
+                    }
+                }
+                if (epochExamples == 0) {
+                    continue;
                 }
                 LOG.info("{}: epoch {}/{} done, mean loss {}, {} s elapsed", plan.stage(), epoch + 1, plan.epochs(),
                         String.format("%.4f", epochLoss / epochExamples), String.format("%.1f", (System.nanoTime() - began) / 1e9));

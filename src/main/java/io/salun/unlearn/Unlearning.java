@@ -4,6 +4,7 @@ import io.salun.data.Shard;
 import io.salun.mask.Bitset;
 import io.salun.model.NetworkSnapshot;
 import io.salun.model.Optimizer;
+import io.salun.train.Checkpoints;
 import io.salun.train.DataOrder;
 import io.salun.train.GradientTerm;
 import io.salun.train.Labelling;
@@ -50,6 +51,12 @@ public final class Unlearning {
      * as the original training) and never takes a mask.
      */
     public static Outcome run(JavaSparkContext sc, Method method, Optional<Bitset> mask, Recipe recipe, Inputs in) {
+        return run(sc, method, mask, recipe, in, Optional.empty());
+    }
+
+    /** As {@link #run(JavaSparkContext, Method, Optional, Recipe, Inputs)}, checkpointing and resuming its rounds. */
+    public static Outcome run(JavaSparkContext sc, Method method, Optional<Bitset> mask, Recipe recipe, Inputs in,
+                              Optional<Checkpoints> checkpoints) {
         if (method.alwaysMasked() && mask.isEmpty()) {
             throw new IllegalArgumentException(method.id() + " needs a saliency mask");
         }
@@ -83,7 +90,7 @@ public final class Unlearning {
         ParameterAveraging.Plan plan = new ParameterAveraging.Plan(stage, recipe.epochs(), recipe.batchSize(),
                 recipe.localSteps(), in.classes(), in.seed(), recipe.order(), labelling, term, in.treeDepth());
         long began = System.nanoTime();
-        ParameterAveraging.Result result = ParameterAveraging.train(sc, start, data, plan, mask);
+        ParameterAveraging.Result result = ParameterAveraging.train(sc, start, data, plan, mask, checkpoints);
         double seconds = (System.nanoTime() - began) / 1e9;
         return new Outcome(method, mask.isPresent(), result.network(), seconds, result.losses());
     }

@@ -92,6 +92,6 @@ class ParquetJobSparkTest {
             assertEquals(HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file))),
                     f.get("sha256").asText());
         }
-        assertEquals(Set.of("mask.bin", "model.zip", "report.html", "report.json"), listed);
+        assertEquals(Set.of("manifest.json", "mask.bin", "model.zip", "report.html", "report.json"), listed);
     }
 }

@@ -83,4 +83,42 @@ class ParameterAveragingSparkTest extends LocalSparkTest {
         double last = result.losses().get(result.losses().size() - 1).meanLoss();
         assertTrue(last < first, "loss did not fall: " + first + " -> " + last);
     }
+
+    @Test
+    void resumingFromACheckpointEndsInTheSameBits(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+        NetworkSnapshot start = mlp(new Optimizer("sgd", 0.05, 0.9, 5e-4, 0));
+        Bitset mask = new Bitset(start.size());
+        for (int i = 0; i < start.size(); i += 3) {
+            mask.set(i);
+        }
+        JavaRDD<Shard> shards = Shards.cache(IdxSource.read(sc, images, labels, 2)
+                .map(e -> e.withForget(e.id() % 7 == 0)), "two partitions");
+        Labelling labelling = Labelling.randomForgetLabels(4, 10, true);
+        ParameterAveraging.Plan three = new ParameterAveraging.Plan("s", 3, 64, 4, 10, 4, DataOrder.MIXED, labelling,
+                new GradientTerm.None(), 2);
+        ParameterAveraging.Result whole = ParameterAveraging.train(sc, start, shards, three, Optional.of(mask));
+
+        // a run that stopped after 2 epochs, then a rerun asked for 3: it resumes after round 2 x 6
+        Checkpoints checkpoints = Checkpoints.open(dir.resolve("ckpt").toString(), "run-1", 5,
+                sc.hadoopConfiguration());
+        ParameterAveraging.Plan two = new ParameterAveraging.Plan("s", 2, 64, 4, 10, 4, DataOrder.MIXED, labelling,
+                new GradientTerm.None(), 2);
+        ParameterAveraging.train(sc, start, shards, two, Optional.of(mask), Optional.of(checkpoints));
+        Checkpoints.State saved = checkpoints.latest("s").orElseThrow();
+        assertEquals(12, saved.rounds());
+        ParameterAveraging.Result resumed = ParameterAveraging.train(sc, start, shards, three, Optional.of(mask),
+                Optional.of(checkpoints));
+        shards.unpersist();
+        float[] expected = whole.network().parameters();
+        float[] actual = resumed.network().parameters();
+        for (int i = 0; i < expected.length; i++) {
+            assertEquals(Float.floatToRawIntBits(expected[i]), Float.floatToRawIntBits(actual[i]), "parameter " + i);
+        }
+        assertEquals(whole.network().iteration(), resumed.network().iteration());
+        assertEquals(whole.losses(), resumed.losses());
+
+        // another run's fingerprint clears the folder instead of resuming from it
+        Checkpoints other = Checkpoints.open(dir.resolve("ckpt").toString(), "run-2", 5, sc.hadoopConfiguration());
+        assertTrue(other.latest("s").isEmpty());
+    }
 }
