@@ -50,7 +50,8 @@ public final class ParquetSource {
         Dataset<Row> df;
         try {
             df = spark.read().parquet(uri);
-        } catch (RuntimeException e) {
+        } catch (Exception e) {
+            // Spark reports unreadable footers as SparkException, a checked exception Java code does not declare
             throw new InvalidInputException(setting + ": " + uri + " is not a readable Parquet table: " + firstLine(e), e);
         }
         StructType schema = df.schema();

@@ -59,7 +59,7 @@ public final class DeletionList {
             };
         } catch (InvalidInputException e) {
             throw e;
-        } catch (RuntimeException e) {
+        } catch (Exception e) {
             throw new InvalidInputException("forget.ids: " + uri + " is not a readable " + format.name().toLowerCase(Locale.ROOT)
                     + " deletion list (forget.ids.format)", e);
         }

@@ -105,7 +105,8 @@ public final class Main {
         } catch (TrainingDivergedException e) {
             LOG.error("{}", e.getMessage());
             return DIVERGED;
-        } catch (RuntimeException e) {
+        } catch (Exception e) {
+            // Spark rethrows task failures as SparkException, a checked exception Java code does not declare
             InvalidInputException cause = badInputCause(e);
             if (cause != null) {
                 LOG.error("{}", cause.getMessage());

@@ -148,6 +148,9 @@ public final class UnlearnCommand {
             manifest.input("data.dir", dir, digestOfFiles(parts, conf), Map.of("parts", parts));
         }
         if (spec instanceof ForgetSpec.Ids ids) {
+            if (!ModelStore.exists(ids.uri(), conf)) {
+                throw new InvalidInputException("forget.ids: no deletion list at " + ids.uri());
+            }
             manifest.input("forget.ids", ids.uri(), FileDigests.of(ids.uri(), conf, sc), Map.of());
         }
         LOG.info("manifest: hashed the inputs in {} s", String.format("%.1f", (System.nanoTime() - t0) / 1e9));

@@ -1,28 +1,18 @@
 package io.salun.job;
 
 import io.salun.spark.LocalSpark;
+import io.salun.spark.LogCapture;
 import io.salun.spark.SliceTables;
 import org.apache.logging.log4j.Level;
-import org.apache.logging.log4j.LogManager;
-import org.apache.logging.log4j.core.LogEvent;
-import org.apache.logging.log4j.core.LoggerContext;
-import org.apache.logging.log4j.core.appender.AbstractAppender;
-import org.apache.logging.log4j.core.config.Configuration;
-import org.apache.logging.log4j.core.config.LoggerConfig;
-import org.apache.logging.log4j.core.config.Property;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Collections;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -79,13 +69,12 @@ class NoLeakSparkTest {
 
     @Test
     void noForgottenIdInAnyLogLineReportOrMessage() throws Exception {
-        List<String> lines = Collections.synchronizedList(new ArrayList<>());
         Path out = dir.resolve("out");
         Path bad = dir.resolve("unknown.txt");
         List<String> withUnknown = new ArrayList<>(FORGOTTEN);
         withUnknown.add("fm-77777");
         Files.write(bad, withUnknown);
-        capturing(lines, () -> {
+        List<String> lines = LogCapture.during(Level.DEBUG, () -> {
             assertEquals(0, Main.run(args("unlearn", "--output.dir=" + out)));
             assertEquals(Main.BAD_INPUT, Main.run(args("unlearn", "--forget.ids=" + bad, "--output.dir=" + dir.resolve("refused"))));
         });
@@ -105,44 +94,6 @@ class NoLeakSparkTest {
                     throw new AssertionError("record ID " + id + " leaked into: " + text.substring(0, Math.min(300, text.length())));
                 }
             }
-        }
-    }
-
-    /** Runs {@code body} with every logger at DEBUG and every event (message and stack trace) added to {@code lines}. */
-    private static void capturing(List<String> lines, Runnable body) {
-        LoggerContext ctx = (LoggerContext) LogManager.getContext(false);
-        Configuration config = ctx.getConfiguration();
-        AbstractAppender appender = new AbstractAppender("leak-capture", null, null, true, Property.EMPTY_ARRAY) {
-            @Override
-            public void append(LogEvent event) {
-                StringBuilder text = new StringBuilder(event.getMessage().getFormattedMessage());
-                if (event.getThrown() != null) {
-                    StringWriter trace = new StringWriter();
-                    event.getThrown().printStackTrace(new PrintWriter(trace));
-                    text.append('\n').append(trace);
-                }
-                lines.add(text.toString());
-            }
-        };
-        appender.start();
-        Map<LoggerConfig, Level> levels = new HashMap<>();
-        List<LoggerConfig> all = new ArrayList<>(config.getLoggers().values());
-        all.add(config.getRootLogger());
-        for (LoggerConfig logger : all) {
-            levels.put(logger, logger.getLevel());
-            logger.setLevel(Level.DEBUG);
-            logger.addAppender(appender, Level.DEBUG, null);
-        }
-        ctx.updateLoggers();
-        try {
-            body.run();
-        } finally {
-            for (LoggerConfig logger : all) {
-                logger.removeAppender("leak-capture");
-                logger.setLevel(levels.get(logger));
-            }
-            ctx.updateLoggers();
-            appender.stop();
         }
     }
 }

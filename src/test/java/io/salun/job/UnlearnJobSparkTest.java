@@ -31,7 +31,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The job end to end through its command line on the Fashion-MNIST slice: train an MLP, then
- * forget one class with SalUn; and the job's answers to bad input.
+ * forget one class with SalUn, and twice with the same seed (bad input: {@link BadInputSparkTest}).
  */
 class UnlearnJobSparkTest {
     @TempDir
@@ -123,52 +123,6 @@ class UnlearnJobSparkTest {
         }
         assertEquals(masks[0], masks[1]);
         assertArrayEquals(params[0], params[1]);
-    }
-
-    @Test
-    void existingOutputIsNeitherReplacedNorTouched() throws IOException {
-        Path out = Files.createDirectories(dir.resolve("taken"));
-        Files.writeString(out.resolve("keep.txt"), "mine");
-        assertEquals(Main.BAD_INPUT, Main.run(args("unlearn", "--output.dir=" + out)));
-        try (var files = Files.list(out)) {
-            assertEquals(List.of(out.resolve("keep.txt")), files.toList());
-        }
-        assertFalse(Files.exists(dir.resolve(".taken.staging")));
-    }
-
-    @Test
-    void badInputExitsWithTwoAndWritesNothing() throws IOException {
-        // a model of 5 classes cannot unlearn data labelled 0..9; a model with a NaN weight is refused
-        Path fiveClasses = dir.resolve("five-classes.zip");
-        org.deeplearning4j.nn.multilayer.MultiLayerNetwork five = new org.deeplearning4j.nn.multilayer.MultiLayerNetwork(
-                io.salun.model.Architecture.MLP.configuration(28, 28, 5, 1, new io.salun.model.Optimizer("sgd", 0.1, 0, 0, 0)));
-        five.init();
-        ModelStore.save(five, fiveClasses.toString(), false, new Configuration());
-        Path nanModel = dir.resolve("nan.zip");
-        org.deeplearning4j.nn.multilayer.MultiLayerNetwork broken = ModelStore.load(model.toString(), "model", new Configuration());
-        broken.params().putScalar(7, Float.NaN);
-        ModelStore.save(broken, nanModel.toString(), false, new Configuration());
-        Path ids = dir.resolve("unknown-ids.txt");
-        Files.writeString(ids, "99999\n100000\n");
-        List<String[]> bad = List.of(
-                args("unlearn", "--saliency.ratoi=0.5", "--output.dir=" + dir.resolve("bad1")),
-                args("unlearn", "--saliency.ratio=1.5", "--output.dir=" + dir.resolve("bad2")),
-                args("unlearn", "--forget.scenario=ids", "--forget.ids=" + ids, "--output.dir=" + dir.resolve("bad3")),
-                args("unlearn", "--model.path=" + dir.resolve("missing.zip"), "--output.dir=" + dir.resolve("bad4")),
-                args("unlearn", "--data.dir=" + dir.resolve("nodata"), "--output.dir=" + dir.resolve("bad5")),
-                args("unlearn", "--model.path=" + fiveClasses, "--output.dir=" + dir.resolve("bad6")),
-                args("unlearn", "--model.path=" + nanModel, "--output.dir=" + dir.resolve("bad7")),
-                args("unlearn", "--output.dir=" + model),
-                args("frobnicate"),
-                args("train", "--data.classes=5", "--model.path=" + dir.resolve("never.zip")));
-        for (int i = 0; i < bad.size(); i++) {
-            assertEquals(Main.BAD_INPUT, Main.run(bad.get(i)), "case " + (i + 1) + ": " + String.join(" ", bad.get(i)));
-        }
-        assertFalse(Files.exists(dir.resolve("never.zip")), "a model was written for bad input");
-        for (int i = 1; i <= 7; i++) {
-            assertFalse(Files.exists(dir.resolve("bad" + i)), "output bad" + i + " was written");
-            assertFalse(Files.exists(dir.resolve(".bad" + i + ".staging")), "staging of bad" + i + " left behind");
-        }
     }
 
     private static byte[] sha256(Path file) throws IOException, NoSuchAlgorithmException {

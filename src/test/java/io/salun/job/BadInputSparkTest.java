@@ -1,0 +1,195 @@
+package io.salun.job;
+
+import io.salun.model.Architecture;
+import io.salun.model.ModelStore;
+import io.salun.model.Optimizer;
+import io.salun.spark.LocalSpark;
+import io.salun.spark.LogCapture;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.logging.log4j.Level;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Every bad input the job refuses: exit code 2, an error that names the problem, no output or
+ * staging folder afterwards, and every input file unchanged.
+ */
+class BadInputSparkTest {
+    @TempDir
+    static Path dir;
+    private static SparkSession spark;
+    private static Path model;
+
+    /** One bad input: what to pass and a fragment the error must contain. */
+    private record Case(String name, String expected, String... args) {
+    }
+
+    @BeforeAll
+    static void train() {
+        spark = LocalSpark.start("bad-input");
+        model = dir.resolve("original.zip");
+        assertEquals(0, Main.run(args("train", "--train.epochs=1")));
+    }
+
+    @AfterAll
+    static void stop() {
+        spark.stop();
+    }
+
+    private static String[] args(String command, String... more) {
+        Map<String, String> options = new LinkedHashMap<>();
+        for (String o : List.of("--spark.master=local[2]", "--spark.partitions=2",
+                "--data.dir=" + LocalSpark.fashionMnistSlice(), "--model.arch=mlp", "--model.path=" + model,
+                "--unlearn.epochs=1")) {
+            options.put(o.substring(0, o.indexOf('=')), o);
+        }
+        for (String o : more) {
+            options.put(o.substring(0, o.indexOf('=')), o);
+        }
+        List<String> a = new ArrayList<>(List.of(command));
+        a.addAll(options.values());
+        return a.toArray(String[]::new);
+    }
+
+    @Test
+    void everyBadInputExitsWithTwoNamesTheProblemAndWritesNothing() throws Exception {
+        Configuration conf = new Configuration();
+        // inputs that are broken in one way each
+        Path corruptIdx = Files.createDirectories(dir.resolve("corrupt-idx"));
+        try (Stream<Path> files = Files.list(LocalSpark.fashionMnistSlice())) {
+            for (Path f : files.filter(f -> f.toString().endsWith(".gz")).toList()) {
+                Files.copy(f, corruptIdx.resolve(f.getFileName()));
+            }
+        }
+        byte[] images = Files.readAllBytes(corruptIdx.resolve("train-images-idx3-ubyte.gz"));
+        Files.write(corruptIdx.resolve("train-images-idx3-ubyte.gz"), java.util.Arrays.copyOf(images, images.length / 3));
+        Path notAModel = dir.resolve("not-a-model.zip");
+        Files.writeString(notAModel, "this is a text file, not a DL4J model\n");
+        Path fiveClasses = dir.resolve("five-classes.zip");
+        save(Architecture.MLP, 28, 28, 5, fiveClasses);
+        Path smallInput = dir.resolve("ten-by-ten.zip");
+        save(Architecture.MLP, 10, 10, 10, smallInput);
+        Path nanModel = dir.resolve("nan.zip");
+        MultiLayerNetwork broken = ModelStore.load(model.toString(), "model", conf);
+        broken.params().putScalar(7, Float.NaN);
+        ModelStore.save(broken, nanModel.toString(), false, conf);
+        Path unknownIds = dir.resolve("unknown-ids.txt");
+        Files.writeString(unknownIds, "5\n17\n99999\n");
+        Path taken = Files.createDirectories(dir.resolve("taken"));
+        Files.writeString(taken.resolve("keep.txt"), "mine");
+        StructType schema = new StructType().add("id", DataTypes.LongType).add("label", DataTypes.IntegerType)
+                .add("features", DataTypes.createArrayType(DataTypes.FloatType));
+        float[] withNaN = new float[784];
+        withNaN[100] = Float.NaN;
+        String nanTable = dir.resolve("nan-table").toString();
+        spark.createDataFrame(List.of(RowFactory.create(1L, 0, new float[784]), RowFactory.create(2L, 1, withNaN)), schema)
+                .write().parquet(nanTable);
+        Path corruptParquet = Files.createDirectories(dir.resolve("corrupt-parquet"));
+        Files.write(corruptParquet.resolve("part-00000.parquet"), "PAR1 but not really a parquet file".getBytes());
+        String parquet = "--data.format=parquet";
+
+        Map<Path, String> before = hashes(List.of(LocalSpark.fashionMnistSlice(), model, corruptIdx, unknownIds, dir.resolve("nan-table")));
+        List<Case> cases = List.of(
+                new Case("unknown key", "saliency.ratio", "--saliency.ratoi=0.5"),
+                new Case("mask ratio 0", "saliency.ratio", "--saliency.ratio=0"),
+                new Case("mask ratio above 1", "saliency.ratio", "--saliency.ratio=1.5"),
+                new Case("zero epochs", "unlearn.epochs", "--unlearn.epochs=0"),
+                new Case("negative lr", "unlearn.lr", "--unlearn.lr=-0.1"),
+                new Case("zero batch", "unlearn.batch", "--unlearn.batch=0"),
+                new Case("unknown method", "unlearn.method", "--unlearn.method=forgetful"),
+                new Case("unknown scenario", "forget.scenario", "--forget.scenario=everything"),
+                new Case("missing data", "data.dir", "--data.dir=" + dir.resolve("no-data")),
+                new Case("corrupt IDX", "train-images-idx3-ubyte.gz", "--data.dir=" + corruptIdx),
+                new Case("missing model", "model.path", "--model.path=" + dir.resolve("missing.zip")),
+                new Case("not a DL4J model", "model.path", "--model.path=" + notAModel),
+                new Case("NaN weights", "NaN", "--model.path=" + nanModel),
+                new Case("labels outside the model's classes", "labels outside", "--model.path=" + fiveClasses),
+                new Case("image shape the model does not take", "does not accept", "--model.path=" + smallInput),
+                new Case("empty forget set", "forget set is empty", "--forget.scenario=class", "--forget.classes=42"),
+                new Case("forget set is the whole training set", "whole training set", "--forget.scenario=class",
+                        "--forget.classes=0,1,2,3,4,5,6,7,8,9"),
+                new Case("deletion IDs absent from the data", "match no training record", "--forget.scenario=ids",
+                        "--forget.ids=" + unknownIds),
+                new Case("missing deletion list", "forget.ids", "--forget.scenario=ids",
+                        "--forget.ids=" + dir.resolve("no-such-list.csv")),
+                new Case("ids scenario without a list", "forget.ids", "--forget.scenario=ids"),
+                new Case("output is the model", "output.dir", "--output.dir=" + model),
+                new Case("output already present", "already exists", "--output.dir=" + taken),
+                new Case("NaN in the data", "NaN", parquet, "--data.train=" + nanTable, "--data.test=" + nanTable),
+                new Case("corrupt Parquet", "data.train", parquet, "--data.train=" + corruptParquet,
+                        "--data.test=" + nanTable),
+                new Case("parquet without a table", "data.train", parquet),
+                new Case("unknown command", "command", "--command=none"));
+        for (int i = 0; i < cases.size(); i++) {
+            Case c = cases.get(i);
+            Path out = dir.resolve("bad-" + i);
+            List<String> a = new ArrayList<>(List.of("--output.dir=" + out));
+            a.addAll(List.of(c.args()));
+            String[] command = c.name().equals("unknown command") ? new String[] {"frobnicate"}
+                    : args("unlearn", a.toArray(String[]::new));
+            int[] code = new int[1];
+            List<String> log = LogCapture.during(Level.ERROR, () -> code[0] = Main.run(command));
+            String errors = String.join("\n", log);
+            assertEquals(Main.BAD_INPUT, code[0], c.name() + ": " + errors);
+            assertTrue(errors.contains(c.expected()), c.name() + ": the error does not name '" + c.expected() + "': " + errors);
+            if (!c.name().equals("output already present") && !c.name().equals("output is the model")) {
+                assertFalse(Files.exists(out), c.name() + ": output written");
+            }
+            assertFalse(Files.exists(dir.resolve(".bad-" + i + ".staging")), c.name() + ": staging left behind");
+        }
+        try (Stream<Path> kept = Files.list(taken)) {
+            assertEquals(List.of(taken.resolve("keep.txt")), kept.toList());
+        }
+        assertEquals(before, hashes(List.of(LocalSpark.fashionMnistSlice(), model, corruptIdx, unknownIds, dir.resolve("nan-table"))));
+        // train refuses too, and writes no model
+        assertEquals(Main.BAD_INPUT, Main.run(args("train", "--data.classes=5", "--model.path=" + dir.resolve("never.zip"))));
+        assertFalse(Files.exists(dir.resolve("never.zip")));
+    }
+
+    private static void save(Architecture arch, int rows, int cols, int classes, Path path) {
+        MultiLayerNetwork net = new MultiLayerNetwork(arch.configuration(rows, cols, classes, 1,
+                new Optimizer("sgd", 0.1, 0, 0, 0)));
+        net.init();
+        ModelStore.save(net, path.toString(), false, new Configuration());
+    }
+
+    /** SHA-256 of every file under the given files and folders. */
+    private static Map<Path, String> hashes(List<Path> roots) throws IOException {
+        Map<Path, String> out = new TreeMap<>();
+        for (Path root : roots) {
+            try (Stream<Path> files = Files.walk(root)) {
+                for (Path f : files.filter(Files::isRegularFile).toList()) {
+                    try {
+                        out.put(f, HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(f))));
+                    } catch (java.security.NoSuchAlgorithmException e) {
+                        throw new IllegalStateException(e);
+                    }
+                }
+            }
+        }
+        return out;
+    }
+}
