@@ -57,8 +57,8 @@ final class StandaloneCluster implements AutoCloseable {
         awaitWorkers(workers, 90);
     }
 
-    /** Runs {@code SparkSubmit} (client mode) against this cluster; returns its exit code. */
-    int submit(List<String> sparkArgs, String jar, List<String> jobArgs, long timeoutSeconds) throws Exception {
+    /** Starts {@code SparkSubmit} (client mode: the driver is this process) against this cluster. */
+    Process submitAsync(List<String> sparkArgs, String jar, List<String> jobArgs) throws IOException {
         List<String> args = new ArrayList<>(List.of("org.apache.spark.deploy.SparkSubmit", "--master", masterUrl(),
                 "--deploy-mode", "client"));
         args.addAll(sparkArgs);
@@ -66,6 +66,23 @@ final class StandaloneCluster implements AutoCloseable {
         args.addAll(jobArgs);
         Process p = launch("submit", args);
         processes.add(p);
+        return p;
+    }
+
+    /** The executor JVMs running now: the Workers' child processes. */
+    List<ProcessHandle> executors() {
+        List<ProcessHandle> out = new ArrayList<>();
+        for (int i = 0; i < processes.size(); i++) {
+            if (names.get(i).startsWith("worker-")) {
+                processes.get(i).children().filter(ProcessHandle::isAlive).forEach(out::add);
+            }
+        }
+        return out;
+    }
+
+    /** Runs {@code SparkSubmit} (client mode) against this cluster; returns its exit code. */
+    int submit(List<String> sparkArgs, String jar, List<String> jobArgs, long timeoutSeconds) throws Exception {
+        Process p = submitAsync(sparkArgs, jar, jobArgs);
         if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
             p.destroyForcibly();
             throw new IllegalStateException("spark-submit did not finish in " + timeoutSeconds + " s; its log ends:\n"
