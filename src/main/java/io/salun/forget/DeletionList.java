@@ -40,7 +40,11 @@ public final class DeletionList {
         }
     }
 
-    /** The list's IDs as column {@code id} of type {@code idType} (string or long). */
+    /**
+     * The list's IDs as column {@code id} of type {@code idType} (string or long), and with a time
+     * column set ({@link ForgetSpec.Ids#timeColumn()}) each request's time as column {@code micros}
+     * (microseconds since the epoch, UTC).
+     */
     public static Dataset<Row> read(SparkSession spark, ForgetSpec.Ids ids, DataType idType) {
         String uri = ids.uri();
         if (!ModelStore.exists(uri, spark.sparkContext().hadoopConfiguration())) {
@@ -50,7 +54,7 @@ public final class DeletionList {
         Dataset<Row> raw;
         try {
             raw = switch (format) {
-                case TEXT -> spark.read().textFile(uri).map(
+                case TEXT -> ids.timeColumn().isPresent() ? failText(ids) : spark.read().textFile(uri).map(
                         (org.apache.spark.api.java.function.MapFunction<String, String>) String::trim, Encoders.STRING())
                         .filter((org.apache.spark.api.java.function.FilterFunction<String>) s -> !s.isEmpty() && !s.startsWith("#"))
                         .toDF("id");
@@ -64,17 +68,43 @@ public final class DeletionList {
                     + " deletion list (forget.ids.format)", e);
         }
         Dataset<Row> present = raw.filter(col("id").isNotNull());
-        if (idType.equals(DataTypes.StringType)) {
-            return present.select(trim(col("id").cast(DataTypes.StringType)).as("id"));
+        if (ids.timeColumn().isPresent()) {
+            // microseconds since the epoch: timestamps and ISO date(-time) text alike
+            present = present.withColumn("micros", org.apache.spark.sql.functions.unix_micros(
+                    col("time").cast(DataTypes.TimestampType)));
+            long untimed = present.filter(col("micros").isNull()).count();
+            if (untimed > 0) {
+                throw new InvalidInputException("forget.ids.time-column: " + untimed + " requests of " + uri
+                        + " have no readable time in column " + ids.timeColumn().get()
+                        + "; expected a timestamp or ISO-8601 date-time");
+            }
         }
-        Dataset<Row> typed = present.select(trim(col("id").cast(DataTypes.StringType)).cast(DataTypes.LongType).as("id"));
+        org.apache.spark.sql.Column[] extra = ids.timeColumn().isPresent()
+                ? new org.apache.spark.sql.Column[] {col("micros")} : new org.apache.spark.sql.Column[0];
+        if (idType.equals(DataTypes.StringType)) {
+            return present.select(concat(trim(col("id").cast(DataTypes.StringType)).as("id"), extra));
+        }
+        Dataset<Row> typed = present.select(concat(trim(col("id").cast(DataTypes.StringType))
+                .cast(DataTypes.LongType).as("id"), extra));
         long bad = typed.filter(col("id").isNull()).count();
         if (bad > 0) {
             // the IDs are sensitive: count them, do not print them
             throw new InvalidInputException("forget.ids: " + bad + " entries of " + uri + " are not integers;"
                     + " the training table's IDs are integers");
         }
-        return typed.select("id");
+        return typed;
+    }
+
+    private static org.apache.spark.sql.Column[] concat(org.apache.spark.sql.Column first, org.apache.spark.sql.Column[] rest) {
+        org.apache.spark.sql.Column[] all = new org.apache.spark.sql.Column[rest.length + 1];
+        all[0] = first;
+        System.arraycopy(rest, 0, all, 1, rest.length);
+        return all;
+    }
+
+    private static Dataset<Row> failText(ForgetSpec.Ids ids) {
+        throw new InvalidInputException("forget.ids.time-column: a plain text deletion list has no columns; give the"
+                + " log as CSV or Parquet with columns " + ids.column() + " and " + ids.timeColumn().get());
     }
 
     private static Dataset<Row> column(Dataset<Row> table, ForgetSpec.Ids ids, String uri, Format format) {
@@ -83,7 +113,14 @@ public final class DeletionList {
                     + " deletion list " + uri + " has no column " + ids.column() + "; columns: "
                     + String.join(", ", table.columns()));
         }
-        return table.select(col("`" + ids.column() + "`").as("id"));
+        if (ids.timeColumn().isPresent() && !Arrays.asList(table.columns()).contains(ids.timeColumn().get())) {
+            throw new InvalidInputException("forget.ids.time-column: the " + format.name().toLowerCase(Locale.ROOT)
+                    + " deletion list " + uri + " has no column " + ids.timeColumn().get() + "; columns: "
+                    + String.join(", ", table.columns()));
+        }
+        return ids.timeColumn().isPresent()
+                ? table.select(col("`" + ids.column() + "`").as("id"), col("`" + ids.timeColumn().get() + "`").as("time"))
+                : table.select(col("`" + ids.column() + "`").as("id"));
     }
 
     /** The format a file's name ends in; for a folder, the ending of its data files. */

@@ -87,11 +87,29 @@ public sealed interface ForgetSpec {
         }
     }
 
-    /** A deletion list: its URI, format ({@code auto}, {@code text}, {@code csv}, {@code parquet}) and ID column. */
-    record Ids(String uri, String format, String column) implements ForgetSpec {
+    /**
+     * A deletion list: its URI, format ({@code auto}, {@code text}, {@code csv}, {@code parquet})
+     * and ID column; for a deletion log that grows over time, the column of each request's time
+     * and the window of this run: requests after {@code afterMicros} up to {@code upToMicros}
+     * (microseconds since the epoch, UTC) are forgotten now, earlier ones were forgotten by an
+     * earlier run and their records are left out of the training set.
+     */
+    record Ids(String uri, String format, String column, java.util.Optional<String> timeColumn,
+               java.util.OptionalLong afterMicros, java.util.OptionalLong upToMicros) implements ForgetSpec {
         /** A list whose format is told by its name, with IDs in column {@code id}. */
         public Ids(String uri) {
             this(uri, "auto", "id");
+        }
+
+        /** A whole list, without a time window. */
+        public Ids(String uri, String format, String column) {
+            this(uri, format, column, java.util.Optional.empty(), java.util.OptionalLong.empty(),
+                    java.util.OptionalLong.empty());
+        }
+
+        /** The same list restricted to requests after {@code after} (if any) up to {@code upTo}. */
+        public Ids window(java.util.OptionalLong after, long upTo) {
+            return new Ids(uri, format, column, timeColumn, after, java.util.OptionalLong.of(upTo));
         }
 
         @Override

@@ -80,6 +80,9 @@ public final class JobSettings {
                     + " (.parquet, .csv, anything else text; a folder by the endings of its files)");
     public static final Setting<String> FORGET_IDS_COLUMN = Setting.string("forget.ids.column", "id",
             "csv and parquet deletion lists: the column holding the record IDs");
+    public static final Setting<Optional<String>> FORGET_IDS_TIME = Setting.optionalString("forget.ids.time-column",
+            "csv and parquet deletion logs: the column holding each request's time (timestamp or ISO-8601); scheduled"
+                    + " runs (schedule.dir) forget only the requests after the last run's");
     public static final Setting<String> FORGET_UNKNOWN_IDS = Setting.oneOf("forget.unknown-ids", "fail",
             List.of("fail", "ignore"), "deletion-list IDs that match no training record: fail stops the job before any"
                     + " output is written; ignore counts them in the report and goes on");
@@ -160,6 +163,11 @@ public final class JobSettings {
     public static final Setting<Optional<String>> OUTPUT_DIR = Setting.optionalString("output.dir",
             "unlearn: output folder (Hadoop URI); empty: work/runs/<scenario>-<method>-<time>; verify: the"
                     + " published result to check");
+    public static final Setting<Optional<String>> SCHEDULE_DIR = Setting.optionalString("schedule.dir",
+            "unlearn: scheduled runs over a growing deletion log (Hadoop URI): runs/<slot>/ results and schedule.json"
+                    + " with each slot's watermark and model; a slot already done is a no-op");
+    public static final Setting<Optional<String>> SCHEDULE_SLOT = Setting.optionalString("schedule.slot",
+            "unlearn with schedule.dir: this run's slot name, e.g. the schedule's date (2026-11-27)");
     public static final Setting<Optional<String>> CHECKPOINT_DIR = Setting.optionalString("checkpoint.dir",
             "unlearn: where the run keeps its mask and last finished round, so a rerun after a crash resumes"
                     + " (Hadoop URI); empty: .<output name>.checkpoint beside output.dir; removed once published");
@@ -187,10 +195,10 @@ public final class JobSettings {
             DATA_SUBSET, DATA_CLASSES, MODEL_ARCH, MODEL_PATH, TRAIN_IF_MISSING,
             TRAIN_EPOCHS, TRAIN_BATCH, TRAIN_LOCAL_STEPS, TRAIN_OPTIMIZER, TRAIN_LR, TRAIN_MOMENTUM, TRAIN_WEIGHT_DECAY,
             FORGET_SCENARIO, FORGET_FRACTION, FORGET_CLASSES, FORGET_IDS, FORGET_IDS_FORMAT, FORGET_IDS_COLUMN,
-            FORGET_UNKNOWN_IDS, SALIENCY_RATIO, SALIENCY_BATCH,
+            FORGET_IDS_TIME, FORGET_UNKNOWN_IDS, SALIENCY_RATIO, SALIENCY_BATCH,
             UNLEARN_METHOD, UNLEARN_MASK, UNLEARN_L1_ALPHA, UNLEARN_EPOCHS, UNLEARN_BATCH, UNLEARN_LOCAL_STEPS, UNLEARN_OPTIMIZER, UNLEARN_LR,
             UNLEARN_MOMENTUM, UNLEARN_WEIGHT_DECAY, UNLEARN_ORDER, UNLEARN_EXCLUDE_TRUE_LABEL, EVAL_BATCH,
-            OUTPUT_DIR, OUTPUT_OVERWRITE, CHECKPOINT_DIR, CHECKPOINT_ROUNDS);
+            OUTPUT_DIR, OUTPUT_OVERWRITE, CHECKPOINT_DIR, CHECKPOINT_ROUNDS, SCHEDULE_DIR, SCHEDULE_SLOT);
 
     /** The catalogue, in the order help lists it. */
     public static final List<Setting<?>> ALL = catalogue();

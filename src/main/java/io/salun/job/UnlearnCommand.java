@@ -51,8 +51,15 @@ public final class UnlearnCommand {
 
     /** Runs the command and returns the published output folder. */
     public static String run(JavaSparkContext sc, Settings settings) {
+        if (settings.get(JobSettings.SCHEDULE_DIR).isPresent()) {
+            return Schedule.run(sc, settings);
+        }
+        return run(sc, settings, forgetSpec(settings));
+    }
+
+    /** Runs the command with forget set {@code spec} (a scheduled run's window of the deletion log). */
+    static String run(JavaSparkContext sc, Settings settings, ForgetSpec spec) {
         Instant started = Instant.now();
-        ForgetSpec spec = forgetSpec(settings);
         Method method = Method.parse(settings.get(JobSettings.UNLEARN_METHOD));
         boolean masked = method.alwaysMasked() || settings.get(JobSettings.UNLEARN_MASK);
         if (method == Method.RETRAIN && masked) {
@@ -222,7 +229,8 @@ public final class UnlearnCommand {
     /** The deletion list forget.ids names, with its format and ID column, if set. */
     static Optional<ForgetSpec.Ids> deletionList(Settings settings) {
         return settings.get(JobSettings.FORGET_IDS).map(uri -> new ForgetSpec.Ids(uri,
-                settings.get(JobSettings.FORGET_IDS_FORMAT), settings.get(JobSettings.FORGET_IDS_COLUMN)));
+                settings.get(JobSettings.FORGET_IDS_FORMAT), settings.get(JobSettings.FORGET_IDS_COLUMN),
+                settings.get(JobSettings.FORGET_IDS_TIME), java.util.OptionalLong.empty(), java.util.OptionalLong.empty()));
     }
 
     /**

@@ -43,8 +43,11 @@ public final class RunReport {
         counts.put("forget", split.forget());
         counts.put("retain", split.retain());
         counts.put("test", testCount);
-        if (spec instanceof ForgetSpec.Ids) {
+        if (spec instanceof ForgetSpec.Ids ids) {
             counts.put("unknownIds", split.unknownIds());
+            if (ids.upToMicros().isPresent()) {
+                counts.put("excludedEarlier", split.excluded());
+            }
         }
         report.put("counts", counts);
         Map<String, Object> m = new LinkedHashMap<>();
