@@ -8,6 +8,7 @@ import io.salun.mask.MaskAssertions;
 import io.salun.mask.MaskFile;
 import io.salun.model.ModelStore;
 import io.salun.report.OutputDir;
+import io.salun.spark.JobArgs;
 import io.salun.spark.LocalSpark;
 import io.salun.spark.SliceTables;
 import org.apache.hadoop.conf.Configuration;
@@ -83,14 +84,12 @@ class HdfsIT {
     }
 
     private static String[] args(String command, String... more) {
-        List<String> a = new ArrayList<>(List.of(command, "--spark.master=local[2]", "--spark.partitions=2",
+        return JobArgs.of(command, List.of("--spark.master=local[2]", "--spark.partitions=2",
                 "--data.format=parquet", "--data.train=" + hdfs + "/lake/fashion/train",
                 "--data.test=" + hdfs + "/lake/fashion/test", "--model.arch=mlp",
                 "--model.path=" + hdfs + "/models/original.zip", "--train.lr=0.05",
                 "--forget.scenario=ids", "--forget.ids=" + hdfs + "/lake/requests/2026-11.csv",
-                "--forget.ids.column=record_id"));
-        a.addAll(List.of(more));
-        return a.toArray(String[]::new);
+                "--forget.ids.column=record_id"), more);
     }
 
     @Test

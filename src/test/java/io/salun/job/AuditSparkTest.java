@@ -7,6 +7,7 @@ import io.salun.mask.Bitset;
 import io.salun.mask.MaskFile;
 import io.salun.model.ModelStore;
 import io.salun.report.OutputDir;
+import io.salun.spark.JobArgs;
 import io.salun.spark.LocalSpark;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.sql.SparkSession;
@@ -64,11 +65,9 @@ class AuditSparkTest {
     }
 
     private static String[] args(String command, String... more) {
-        List<String> a = new ArrayList<>(List.of(command, "--spark.master=local[2]", "--spark.partitions=2",
+        return JobArgs.of(command, List.of("--spark.master=local[2]", "--spark.partitions=2",
                 "--data.dir=" + LocalSpark.fashionMnistSlice(), "--model.arch=mlp", "--model.path=" + model,
-                "--train.lr=0.05", "--forget.scenario=ids", "--forget.ids=" + ids, "--unlearn.epochs=1"));
-        a.addAll(List.of(more));
-        return a.toArray(String[]::new);
+                "--train.lr=0.05", "--forget.scenario=ids", "--forget.ids=" + ids, "--unlearn.epochs=1"), more);
     }
 
     @Test

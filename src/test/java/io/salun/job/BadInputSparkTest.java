@@ -3,6 +3,7 @@ package io.salun.job;
 import io.salun.model.Architecture;
 import io.salun.model.ModelStore;
 import io.salun.model.Optimizer;
+import io.salun.spark.JobArgs;
 import io.salun.spark.LocalSpark;
 import io.salun.spark.LogCapture;
 import org.apache.hadoop.conf.Configuration;
@@ -16,6 +17,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -42,40 +45,21 @@ class BadInputSparkTest {
     static Path dir;
     private static SparkSession spark;
     private static Path model;
+    private static Map<Path, String> inputHashes;
 
     /** One bad input: what to pass and a fragment the error must contain. */
-    private record Case(String name, String expected, String... args) {
+    record Case(String name, String expected, String... args) {
+        @Override
+        public String toString() {
+            return name;
+        }
     }
 
     @BeforeAll
-    static void train() {
+    static void trainAndBreakInputs() throws Exception {
         spark = LocalSpark.start("bad-input");
         model = dir.resolve("original.zip");
         assertEquals(0, Main.run(args("train", "--train.epochs=1")));
-    }
-
-    @AfterAll
-    static void stop() {
-        spark.stop();
-    }
-
-    private static String[] args(String command, String... more) {
-        Map<String, String> options = new LinkedHashMap<>();
-        for (String o : List.of("--spark.master=local[2]", "--spark.partitions=2",
-                "--data.dir=" + LocalSpark.fashionMnistSlice(), "--model.arch=mlp", "--model.path=" + model,
-                "--unlearn.epochs=1")) {
-            options.put(o.substring(0, o.indexOf('=')), o);
-        }
-        for (String o : more) {
-            options.put(o.substring(0, o.indexOf('=')), o);
-        }
-        List<String> a = new ArrayList<>(List.of(command));
-        a.addAll(options.values());
-        return a.toArray(String[]::new);
-    }
-
-    @Test
-    void everyBadInputExitsWithTwoNamesTheProblemAndWritesNothing() throws Exception {
         Configuration conf = new Configuration();
         // inputs that are broken in one way each
         Path corruptIdx = Files.createDirectories(dir.resolve("corrupt-idx"));
@@ -109,10 +93,33 @@ class BadInputSparkTest {
                 .write().parquet(nanTable);
         Path corruptParquet = Files.createDirectories(dir.resolve("corrupt-parquet"));
         Files.write(corruptParquet.resolve("part-00000.parquet"), "PAR1 but not really a parquet file".getBytes());
-        String parquet = "--data.format=parquet";
 
-        Map<Path, String> before = hashes(List.of(LocalSpark.fashionMnistSlice(), model, corruptIdx, unknownIds, dir.resolve("nan-table")));
-        List<Case> cases = List.of(
+        inputHashes = hashes(inputs());
+    }
+
+    @AfterAll
+    static void stop() {
+        spark.stop();
+    }
+
+    private static String[] args(String command, String... more) {
+        return JobArgs.of(command, List.of("--spark.master=local[2]", "--spark.partitions=2",
+                "--data.dir=" + LocalSpark.fashionMnistSlice(), "--model.arch=mlp", "--model.path=" + model,
+                "--unlearn.epochs=1"), more);
+    }
+
+    static Stream<Case> cases() {
+        Path corruptIdx = dir.resolve("corrupt-idx");
+        Path notAModel = dir.resolve("not-a-model.zip");
+        Path fiveClasses = dir.resolve("five-classes.zip");
+        Path smallInput = dir.resolve("ten-by-ten.zip");
+        Path nanModel = dir.resolve("nan.zip");
+        Path unknownIds = dir.resolve("unknown-ids.txt");
+        Path taken = dir.resolve("taken");
+        String nanTable = dir.resolve("nan-table").toString();
+        Path corruptParquet = dir.resolve("corrupt-parquet");
+        String parquet = "--data.format=parquet";
+        return Stream.of(
                 new Case("unknown key", "saliency.ratio", "--saliency.ratoi=0.5"),
                 new Case("mask ratio 0", "saliency.ratio", "--saliency.ratio=0"),
                 new Case("mask ratio above 1", "saliency.ratio", "--saliency.ratio=1.5"),
@@ -143,30 +150,40 @@ class BadInputSparkTest {
                         "--data.test=" + nanTable),
                 new Case("parquet without a table", "data.train", parquet),
                 new Case("unknown command", "command", "--command=none"));
-        for (int i = 0; i < cases.size(); i++) {
-            Case c = cases.get(i);
-            Path out = dir.resolve("bad-" + i);
-            List<String> a = new ArrayList<>(List.of("--output.dir=" + out));
-            a.addAll(List.of(c.args()));
-            String[] command = c.name().equals("unknown command") ? new String[] {"frobnicate"}
-                    : args("unlearn", a.toArray(String[]::new));
-            int[] code = new int[1];
-            List<String> log = LogCapture.during(Level.ERROR, () -> code[0] = Main.run(command));
-            String errors = String.join("\n", log);
-            assertEquals(Main.BAD_INPUT, code[0], c.name() + ": " + errors);
-            assertTrue(errors.contains(c.expected()), c.name() + ": the error does not name '" + c.expected() + "': " + errors);
-            if (!c.name().equals("output already present") && !c.name().equals("output is the model")) {
-                assertFalse(Files.exists(out), c.name() + ": output written");
-            }
-            assertFalse(Files.exists(dir.resolve(".bad-" + i + ".staging")), c.name() + ": staging left behind");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void exitsWithTwoNamesTheProblemAndWritesNothing(Case c) throws Exception {
+        Path out = dir.resolve("bad-" + c.name().replaceAll("[^a-zA-Z0-9]+", "-"));
+        List<String> a = new ArrayList<>(List.of("--output.dir=" + out));
+        a.addAll(List.of(c.args()));
+        String[] command = c.name().equals("unknown command") ? new String[] {"frobnicate"}
+                : args("unlearn", a.toArray(String[]::new));
+        int[] code = new int[1];
+        List<String> log = LogCapture.during(Level.ERROR, () -> code[0] = Main.run(command));
+        String errors = String.join("\n", log);
+        assertEquals(Main.BAD_INPUT, code[0], errors);
+        assertTrue(errors.contains(c.expected()), "the error does not name '" + c.expected() + "': " + errors);
+        if (!c.name().equals("output already present") && !c.name().equals("output is the model")) {
+            assertFalse(Files.exists(out), "output written");
         }
-        try (Stream<Path> kept = Files.list(taken)) {
-            assertEquals(List.of(taken.resolve("keep.txt")), kept.toList());
+        assertFalse(Files.exists(out.resolveSibling("." + out.getFileName() + ".staging")), "staging left behind");
+        try (Stream<Path> kept = Files.list(dir.resolve("taken"))) {
+            assertEquals(List.of(dir.resolve("taken").resolve("keep.txt")), kept.toList());
         }
-        assertEquals(before, hashes(List.of(LocalSpark.fashionMnistSlice(), model, corruptIdx, unknownIds, dir.resolve("nan-table"))));
-        // train refuses too, and writes no model
+        assertEquals(inputHashes, hashes(inputs()));
+    }
+
+    @Test
+    void trainRefusesTooAndWritesNoModel() {
         assertEquals(Main.BAD_INPUT, Main.run(args("train", "--data.classes=5", "--model.path=" + dir.resolve("never.zip"))));
         assertFalse(Files.exists(dir.resolve("never.zip")));
+    }
+
+    private static List<Path> inputs() {
+        return List.of(LocalSpark.fashionMnistSlice(), model, dir.resolve("corrupt-idx"), dir.resolve("unknown-ids.txt"),
+                dir.resolve("nan-table"));
     }
 
     private static void save(Architecture arch, int rows, int cols, int classes, Path path) {

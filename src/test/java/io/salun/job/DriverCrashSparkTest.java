@@ -2,6 +2,7 @@ package io.salun.job;
 
 import io.salun.mask.MaskFile;
 import io.salun.model.ModelStore;
+import io.salun.spark.JobArgs;
 import io.salun.spark.LocalSpark;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.sql.SparkSession;
@@ -47,12 +48,10 @@ class DriverCrashSparkTest {
     }
 
     private static String[] args(String command, String... more) {
-        List<String> a = new ArrayList<>(List.of(command, "--spark.master=local[2]", "--spark.partitions=2",
+        return JobArgs.of(command, List.of("--spark.master=local[2]", "--spark.partitions=2",
                 "--data.dir=" + LocalSpark.fashionMnistSlice(), "--model.arch=mlp", "--model.path=" + model,
                 "--train.lr=0.05", "--forget.scenario=class", "--forget.classes=3", "--unlearn.epochs=4",
-                "--unlearn.batch=32", "--unlearn.lr=0.02"));
-        a.addAll(List.of(more));
-        return a.toArray(String[]::new);
+                "--unlearn.batch=32", "--unlearn.lr=0.02"), more);
     }
 
     @Test

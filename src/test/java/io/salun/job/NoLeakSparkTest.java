@@ -1,5 +1,6 @@
 package io.salun.job;
 
+import io.salun.spark.JobArgs;
 import io.salun.spark.LocalSpark;
 import io.salun.spark.LogCapture;
 import io.salun.spark.SliceTables;
@@ -52,19 +53,10 @@ class NoLeakSparkTest {
     }
 
     private static String[] args(String command, String... more) {
-        Map<String, String> options = new java.util.LinkedHashMap<>();
-        for (String o : List.of("--spark.master=local[2]", "--spark.partitions=2",
+        return JobArgs.of(command, List.of("--spark.master=local[2]", "--spark.partitions=2",
                 "--data.format=parquet", "--data.train=" + dir.resolve("train"), "--data.test=" + dir.resolve("test"),
                 "--model.arch=mlp", "--model.path=" + dir.resolve("original.zip"), "--forget.scenario=ids",
-                "--forget.ids=" + requests, "--unlearn.epochs=1")) {
-            options.put(o.substring(0, o.indexOf('=')), o);
-        }
-        for (String o : more) {
-            options.put(o.substring(0, o.indexOf('=')), o);
-        }
-        List<String> a = new ArrayList<>(List.of(command));
-        a.addAll(options.values());
-        return a.toArray(String[]::new);
+                "--forget.ids=" + requests, "--unlearn.epochs=1"), more);
     }
 
     @Test

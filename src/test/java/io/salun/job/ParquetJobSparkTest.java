@@ -3,6 +3,7 @@ package io.salun.job;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.salun.report.OutputDir;
+import io.salun.spark.JobArgs;
 import io.salun.spark.LocalSpark;
 import io.salun.spark.SliceTables;
 import org.apache.spark.sql.SparkSession;
@@ -58,12 +59,10 @@ class ParquetJobSparkTest {
     }
 
     private static String[] args(String command, String... more) {
-        List<String> a = new ArrayList<>(List.of(command, "--spark.master=local[2]", "--spark.partitions=2",
+        return JobArgs.of(command, List.of("--spark.master=local[2]", "--spark.partitions=2",
                 "--data.format=parquet", "--data.train=" + dir.resolve("train"), "--data.test=" + dir.resolve("test"),
                 "--model.arch=mlp", "--model.path=" + dir.resolve("original.zip"), "--train.lr=0.05",
-                "--forget.scenario=ids", "--forget.ids=" + requests, "--forget.ids.column=record_id"));
-        a.addAll(List.of(more));
-        return a.toArray(String[]::new);
+                "--forget.scenario=ids", "--forget.ids=" + requests, "--forget.ids.column=record_id"), more);
     }
 
     @Test

@@ -2,6 +2,7 @@ package io.salun.job;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.salun.spark.JobArgs;
 import io.salun.spark.LocalSpark;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterAll;
@@ -46,13 +47,11 @@ class ScheduleSparkTest {
     }
 
     private static String[] args(String command, String... more) {
-        List<String> a = new ArrayList<>(List.of(command, "--spark.master=local[2]", "--spark.partitions=2",
+        return JobArgs.of(command, List.of("--spark.master=local[2]", "--spark.partitions=2",
                 "--data.dir=" + LocalSpark.fashionMnistSlice(), "--model.arch=mlp",
                 "--model.path=" + dir.resolve("original.zip"), "--forget.scenario=ids", "--forget.ids=" + log,
                 "--forget.ids.column=record", "--forget.ids.time-column=requested_at", "--unlearn.epochs=1",
-                "--schedule.dir=" + schedule));
-        a.addAll(List.of(more));
-        return a.toArray(String[]::new);
+                "--schedule.dir=" + schedule), more);
     }
 
     private static void append(int from, int to, String day) throws Exception {

@@ -6,6 +6,7 @@ import io.salun.mask.Bitset;
 import io.salun.mask.MaskAssertions;
 import io.salun.mask.MaskFile;
 import io.salun.model.ModelStore;
+import io.salun.spark.JobArgs;
 import io.salun.spark.LocalSpark;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.sql.SparkSession;
@@ -58,18 +59,9 @@ class UnlearnJobSparkTest {
 
     /** The command line of a run on the slice; {@code more} adds or replaces {@code --key=value} settings. */
     private static String[] args(String command, String... more) {
-        Map<String, String> options = new LinkedHashMap<>();
-        for (String o : List.of("--spark.master=local[2]", "--spark.partitions=2",
+        return JobArgs.of(command, List.of("--spark.master=local[2]", "--spark.partitions=2",
                 "--data.dir=" + LocalSpark.fashionMnistSlice(), "--model.arch=mlp", "--model.path=" + model,
-                "--train.lr=0.05")) {
-            options.put(o.substring(0, o.indexOf('=')), o);
-        }
-        for (String o : more) {
-            options.put(o.substring(0, o.indexOf('=')), o);
-        }
-        List<String> a = new ArrayList<>(List.of(command));
-        a.addAll(options.values());
-        return a.toArray(String[]::new);
+                "--train.lr=0.05"), more);
     }
 
     @Test

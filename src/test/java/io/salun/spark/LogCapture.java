@@ -41,7 +41,9 @@ public final class LogCapture {
         };
         appender.start();
         Map<LoggerConfig, Level> levels = new HashMap<>();
-        List<LoggerConfig> all = new ArrayList<>(config.getLoggers().values());
+        // the root logger may be among getLoggers() too: each config once, or its level is restored wrongly
+        java.util.Set<LoggerConfig> all = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        all.addAll(config.getLoggers().values());
         all.add(config.getRootLogger());
         for (LoggerConfig logger : all) {
             levels.put(logger, logger.getLevel());
