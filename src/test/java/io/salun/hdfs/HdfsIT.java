@@ -55,10 +55,7 @@ class HdfsIT {
         hdfs = "hdfs://localhost:" + cluster.getNameNodePort();
         spark = LocalSpark.start("hdfs-it");
 
-        java.nio.file.Path slice = LocalSpark.fashionMnistSlice();
-        SliceTables.write(spark, LocalSpark.trainImages(), LocalSpark.trainLabels(), hdfs + "/lake/fashion/train", true, true, 3);
-        SliceTables.write(spark, slice.resolve("t10k-images-idx3-ubyte.gz").toString(),
-                slice.resolve("t10k-labels-idx1-ubyte.gz").toString(), hdfs + "/lake/fashion/test", true, false, 2);
+        SliceTables.writeSlice(spark, hdfs + "/lake/fashion/train", hdfs + "/lake/fashion/test", true);
         StringBuilder ids = new StringBuilder("record_id\n");
         for (int i = 1; i < 3000; i += 10) {
             ids.append(SliceTables.stringId(i)).append('\n');

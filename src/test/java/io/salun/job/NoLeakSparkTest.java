@@ -35,10 +35,7 @@ class NoLeakSparkTest {
     @BeforeAll
     static void prepare() throws Exception {
         spark = LocalSpark.start("no-leak");
-        Path slice = LocalSpark.fashionMnistSlice();
-        SliceTables.write(spark, LocalSpark.trainImages(), LocalSpark.trainLabels(), dir.resolve("train").toString(), true, false, 2);
-        SliceTables.write(spark, slice.resolve("t10k-images-idx3-ubyte.gz").toString(),
-                slice.resolve("t10k-labels-idx1-ubyte.gz").toString(), dir.resolve("test").toString(), true, false, 2);
+        SliceTables.writeSlice(spark, dir.resolve("train").toString(), dir.resolve("test").toString(), false);
         for (int i = 7; i < 3000; i += 31) {
             FORGOTTEN.add(SliceTables.stringId(i));
         }

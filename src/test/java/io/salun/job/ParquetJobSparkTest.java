@@ -38,10 +38,7 @@ class ParquetJobSparkTest {
     @BeforeAll
     static void writeTablesAndTrain() throws Exception {
         spark = LocalSpark.start("parquet-job");
-        Path slice = LocalSpark.fashionMnistSlice();
-        SliceTables.write(spark, LocalSpark.trainImages(), LocalSpark.trainLabels(), dir.resolve("train").toString(), true, true, 3);
-        SliceTables.write(spark, slice.resolve("t10k-images-idx3-ubyte.gz").toString(),
-                slice.resolve("t10k-labels-idx1-ubyte.gz").toString(), dir.resolve("test").toString(), true, false, 2);
+        SliceTables.writeSlice(spark, dir.resolve("train").toString(), dir.resolve("test").toString(), true);
         requests = dir.resolve("requests.csv");
         List<String> rows = new ArrayList<>(List.of("record_id,received"));
         for (int i = 0; i < 300; i += 3) {

@@ -45,6 +45,17 @@ public final class SliceTables {
         spark.createDataFrame(rows, schema).write().parquet(uri);
     }
 
+    /**
+     * The slice's training set at {@code trainUri} (string IDs; images as PNG or float arrays) and
+     * its test set at {@code testUri} (string IDs, float arrays).
+     */
+    public static void writeSlice(SparkSession spark, String trainUri, String testUri, boolean pngTraining) {
+        java.nio.file.Path slice = LocalSpark.fashionMnistSlice();
+        write(spark, LocalSpark.trainImages(), LocalSpark.trainLabels(), trainUri, true, pngTraining, 3);
+        write(spark, slice.resolve("t10k-images-idx3-ubyte.gz").toString(),
+                slice.resolve("t10k-labels-idx1-ubyte.gz").toString(), testUri, true, false, 2);
+    }
+
     /** A 28×28 grey PNG of features in [0, 1] that were 8-bit pixels / 255. */
     static byte[] png(float[] features) {
         BufferedImage image = new BufferedImage(28, 28, BufferedImage.TYPE_BYTE_GRAY);
