@@ -1,11 +1,9 @@
 package io.salun.cluster;
 
-import io.salun.job.Main;
 import io.salun.mask.MaskFile;
 import io.salun.model.ModelStore;
 import io.salun.spark.LocalSpark;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -42,17 +40,7 @@ class ExecutorLossIT {
         Path jar = Path.of(System.getProperty("salun.job.jar"));
         Path model = dir.resolve("original.zip");
         Path local = dir.resolve("local");
-        SparkSession spark = LocalSpark.start("executor-loss-reference");
-        try {
-            List<String> train = jobArgs("train", model, local);
-            train.add("--spark.master=local[2]");
-            assertEquals(0, Main.run(train.toArray(String[]::new)));
-            List<String> unlearn = jobArgs("unlearn", model, local);
-            unlearn.add("--spark.master=local[2]");
-            assertEquals(0, Main.run(unlearn.toArray(String[]::new)));
-        } finally {
-            spark.stop();
-        }
+        StandaloneCluster.localReference("executor-loss-reference", command -> jobArgs(command, model, local));
 
         Path remote = dir.resolve("cluster");
         List<String> killed = new ArrayList<>();

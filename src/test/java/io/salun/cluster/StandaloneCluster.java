@@ -39,6 +39,26 @@ final class StandaloneCluster implements AutoCloseable {
         this.masterUiPort = freePort();
     }
 
+    /**
+     * The fault-free reference of a cluster run: {@code train} then {@code unlearn} in
+     * {@code local[2]} in this JVM, with the same job arguments.
+     */
+    static void localReference(String name, java.util.function.Function<String, List<String>> jobArgs) {
+        org.apache.spark.sql.SparkSession spark = io.salun.spark.LocalSpark.start(name);
+        try {
+            for (String command : List.of("train", "unlearn")) {
+                List<String> args = new ArrayList<>(jobArgs.apply(command));
+                args.add("--spark.master=local[2]");
+                int code = io.salun.job.Main.run(args.toArray(String[]::new));
+                if (code != 0) {
+                    throw new IllegalStateException("the local reference's " + command + " exited with " + code);
+                }
+            }
+        } finally {
+            spark.stop();
+        }
+    }
+
     String masterUrl() {
         return "spark://127.0.0.1:" + masterPort;
     }

@@ -2,14 +2,12 @@ package io.salun.cluster;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.salun.job.Main;
 import io.salun.mask.Bitset;
 import io.salun.mask.MaskAssertions;
 import io.salun.mask.MaskFile;
 import io.salun.model.ModelStore;
 import io.salun.spark.LocalSpark;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -46,17 +44,7 @@ class StandaloneClusterIT {
 
         // the original model and the reference mask: local[2] in this JVM
         Path local = dir.resolve("local");
-        SparkSession spark = LocalSpark.start("cluster-reference");
-        try {
-            List<String> train = jobArgs("train", model, local);
-            train.add("--spark.master=local[2]");
-            assertEquals(0, Main.run(train.toArray(String[]::new)));
-            List<String> unlearn = jobArgs("unlearn", model, local);
-            unlearn.add("--spark.master=local[2]");
-            assertEquals(0, Main.run(unlearn.toArray(String[]::new)));
-        } finally {
-            spark.stop();
-        }
+        StandaloneCluster.localReference("cluster-reference", command -> jobArgs(command, model, local));
         byte[] modelBefore = Files.readAllBytes(model);
 
         Path remote = dir.resolve("cluster");
