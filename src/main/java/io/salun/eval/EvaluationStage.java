@@ -2,6 +2,7 @@ package io.salun.eval;
 
 import io.salun.data.Shard;
 import io.salun.model.NetworkSnapshot;
+import io.salun.spark.Devices;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
@@ -30,7 +31,10 @@ public final class EvaluationStage {
                                        int batchSize, int classes, int treeDepth) {
         Broadcast<NetworkSnapshot> network = sc.broadcast(model);
         try {
-            return shards.map(shard -> Predictions.count(network.value().build(), shard, batchSize, classes))
+            return shards.map(shard -> {
+                Devices.bindTask();
+                return Predictions.count(network.value().build(), shard, batchSize, classes);
+            })
                     .treeReduce((a, b) -> new ClassCounts[] {a[0].merge(b[0]), a[1].merge(b[1])}, treeDepth);
         } finally {
             network.destroy();
@@ -58,14 +62,14 @@ public final class EvaluationStage {
         Broadcast<MembershipInferenceAttack> attack = null;
         try {
             List<double[]> members = sets.members().flatMap(shard -> java.util.Arrays.asList(
-                    Predictions.confidences(network.value().build(), shard, batchSize, classes)).iterator()).collect();
+                    confidencesOnDevice(network.value(), shard, batchSize, classes)).iterator()).collect();
             List<double[]> nonMembers = sets.nonMembers().flatMap(shard -> java.util.Arrays.asList(
-                    Predictions.confidences(network.value().build(), shard, batchSize, classes)).iterator()).collect();
+                    confidencesOnDevice(network.value(), shard, batchSize, classes)).iterator()).collect();
             attack = sc.broadcast(MembershipInferenceAttack.train(members.toArray(double[][]::new),
                     nonMembers.toArray(double[][]::new)));
             Broadcast<MembershipInferenceAttack> a = attack;
             long[] counts = sets.forget().map(shard -> {
-                double[][] c = Predictions.confidences(network.value().build(), shard, batchSize, classes);
+                double[][] c = confidencesOnDevice(network.value(), shard, batchSize, classes);
                 long nonMember = 0;
                 for (double[] x : c) {
                     if (a.value().predictsNonMember(x)) {
@@ -81,5 +85,11 @@ public final class EvaluationStage {
                 attack.destroy();
             }
         }
+    }
+
+    /** True-label confidences of a shard's records, computed on the task's device. */
+    private static double[][] confidencesOnDevice(NetworkSnapshot network, Shard shard, int batchSize, int classes) {
+        Devices.bindTask();
+        return Predictions.confidences(network.build(), shard, batchSize, classes);
     }
 }

@@ -4,6 +4,7 @@ import io.salun.config.InvalidInputException;
 import io.salun.config.Setting;
 import io.salun.report.FileDigests;
 import io.salun.report.Manifest;
+import io.salun.spark.Devices;
 import io.salun.train.Checkpoints;
 import org.apache.hadoop.conf.Configuration;
 import java.util.LinkedHashMap;
@@ -83,6 +84,8 @@ public final class UnlearnCommand {
             Manifest manifest = inputs(sc, settings, spec, modelPath);
             Optional<Checkpoints> checkpoints = checkpoints(sc, settings, output, manifest);
             try (Scenario scenario = Scenario.prepare(sc, settings, data, spec)) {
+                Map<String, Object> devices = new LinkedHashMap<>();
+                devices.put("driver", Devices.backend(Nd4j.getBackend().getClass().getSimpleName()));
                 Optional<Bitset> mask = Optional.empty();
                 double saliencySeconds = 0;
                 if (masked) {
@@ -92,6 +95,7 @@ public final class UnlearnCommand {
                         LOG.info("saliency: resuming with the mask of the checkpoint ({} of {} parameters)",
                                 mask.get().cardinality(), mask.get().size());
                     } else {
+                        devices.put("saliency", Devices.probe(scenario.forget));
                         mask = Optional.of(saliencyMask(sc, settings, theta0, scenario, classes));
                         if (checkpoints.isPresent()) {
                             MaskFile.write(mask.get(), checkpoints.get().file("mask.bin"), sc.hadoopConfiguration());
@@ -102,6 +106,7 @@ public final class UnlearnCommand {
                 }
                 Unlearning.Inputs inputs = new Unlearning.Inputs(theta0, original.getLayerWiseConfigurations(),
                         scenario.all, scenario.forget, scenario.retain, classes, settings.get(JobSettings.SEED), depth);
+                devices.put("unlearning", Devices.probe(scenario.all));
                 Unlearning.Outcome outcome = Unlearning.run(sc, method, mask, Recipes.forUnlearnCommand(settings, method),
                         inputs, checkpoints);
                 NetworkSnapshot unlearned = outcome.model();
@@ -111,6 +116,7 @@ public final class UnlearnCommand {
                 }
 
                 LOG.info("evaluating the original and the unlearned model");
+                devices.put("evaluation", Devices.probe(scenario.test));
                 Metrics before = EvaluationStage.evaluate(sc, theta0, scenario.sets(), evalBatch, classes, depth);
                 Metrics after = EvaluationStage.evaluate(sc, unlearned, scenario.sets(), evalBatch, classes, depth);
 
@@ -119,7 +125,7 @@ public final class UnlearnCommand {
                 ModelStore.save(unlearnedNet, out.staged("model.zip"), false, sc.hadoopConfiguration());
 
                 RunReport report = new RunReport(settings, spec, label, modelPath, scenario.split, scenario.testCount,
-                        mask, theta0, before, after, saliencySeconds, outcome, started, sc);
+                        mask, theta0, before, after, saliencySeconds, outcome, started, sc).withDevices(devices);
                 out.writeText("report.json", report.json());
                 out.writeText("report.html", report.html());
                 report.fillManifest(manifest);

@@ -69,10 +69,16 @@ public final class RunReport {
         BuildInfo.addProvenance(report, settings, sc, started);
     }
 
+    /** Records which ND4J backend and devices ran each stage ({@code Devices.probe}). */
+    public RunReport withDevices(Map<String, Object> devices) {
+        report.put("devices", devices);
+        return this;
+    }
+
     /** Copies what an auditor needs from the report into {@code manifest}: run, counts, mask size, metrics, provenance. */
     public void fillManifest(Manifest manifest) {
         for (String key : List.of("scenario", "method", "counts", "metrics", "settings", "settingsSha256", "versions",
-                "sparkApplicationId", "sparkMaster", "started", "finished")) {
+                "sparkApplicationId", "sparkMaster", "devices", "started", "finished")) {
             manifest.put(key, report.get(key));
         }
         Map<?, ?> mask = (Map<?, ?>) report.get("mask");

@@ -5,6 +5,7 @@ import io.salun.data.Shard;
 import io.salun.mask.Bitset;
 import io.salun.mask.SaliencyMask;
 import io.salun.model.NetworkSnapshot;
+import io.salun.spark.Devices;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
@@ -27,7 +28,10 @@ public final class SaliencyStage {
                                           int batchSize, int classes, int treeDepth) {
         Broadcast<NetworkSnapshot> network = sc.broadcast(inferenceForm(original));
         try {
-            return forget.map(shard -> GradientSum.over(network.value().build(), shard, batchSize, classes))
+            return forget.map(shard -> {
+                Devices.bindTask();
+                return GradientSum.over(network.value().build(), shard, batchSize, classes);
+            })
                     .treeReduce(GradientSum::merge, treeDepth);
         } finally {
             network.destroy();

@@ -3,6 +3,7 @@ package io.salun.train;
 import io.salun.data.Shard;
 import io.salun.mask.Bitset;
 import io.salun.model.NetworkSnapshot;
+import io.salun.spark.Devices;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
@@ -140,6 +141,7 @@ public final class ParameterAveraging {
         Broadcast<NetworkSnapshot> network = sc.broadcast(current);
         try {
             return shards.mapPartitionsWithIndex((partition, it) -> {
+                Devices.bindTask();
                 ParameterAverage local = ParameterAverage.empty(network.value().size(), network.value().updaterState().length);
                 while (it.hasNext()) {
                     local.merge(LocalSteps.run(network.value(), maskBroadcast.value().stream().findFirst(), it.next(), partition, spec));

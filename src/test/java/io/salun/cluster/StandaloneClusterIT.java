@@ -62,6 +62,9 @@ class StandaloneClusterIT {
         JsonNode report = new ObjectMapper().readTree(remote.resolve("report.json").toFile());
         assertTrue(report.get("sparkMaster").asText().startsWith("spark://"), "ran on " + report.get("sparkMaster"));
         assertEquals("class7", report.get("scenario").asText());
+        // executors (separate JVMs, not the driver) ran the unlearning tasks, on the CPU backend
+        assertTrue(report.at("/devices/unlearning").size() >= 1, report.at("/devices").toString());
+        report.at("/devices/unlearning").forEach(d -> assertTrue(d.asText().matches("cpu on executor \\d+"), d.asText()));
         JsonNode localReport = new ObjectMapper().readTree(local.resolve("report.json").toFile());
         assertEquals(localReport.get("counts"), report.get("counts"));
 

@@ -83,6 +83,10 @@ class UnlearnJobSparkTest {
         assertTrue(ra >= raBefore - 5, "RA " + raBefore + " -> " + ra);
         assertTrue(report.at("/metrics/unlearned/forgottenClassTestAccuracy").asDouble() <= 10);
         assertTrue(report.at("/seconds/saliency").asDouble() > 0);
+        // the CPU backend ran every stage, in this JVM's executor
+        for (String stage : List.of("saliency", "unlearning", "evaluation")) {
+            assertEquals("[\"cpu on executor driver\"]", report.at("/devices/" + stage).toString(), stage);
+        }
         assertFalse(report.at("/lossPerRound").isEmpty());
         // class-wise: the attacker takes most of the forgotten class for non-members after SalUn
         double miaBefore = report.at("/metrics/original/MIA").asDouble();
