@@ -11,8 +11,14 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 : "${CLUSTER:?set CLUSTER}"; : "${REGION:?set REGION}"; : "${JOB_JAR:?set JOB_JAR=gs://.../salun-spark-job.jar}"
 command="${1:?usage: submit/dataproc.sh COMMAND [--key=value ...]}"; shift
-props=$(grep -v '^\s*#' "$here/conf/spark-defaults.conf" | awk 'NF==2 {printf "%s%s=%s", sep, $1, $2; sep=","}')
+defaults="$here/conf/spark-defaults.conf"; confs="$here/conf/salun.properties"; conf_args=(--conf=salun.properties)
+if [ "${SALUN_GPU:-0}" = 1 ]; then
+  # GPU node pools (e.g. --worker-accelerator type=nvidia-tesla-t4) and the -Pcuda jar as JOB_JAR
+  defaults="$here/conf/spark-defaults-gpu.conf"; confs="$confs,$here/conf/gpu.properties,$here/submit/getGpusResources.sh"
+  conf_args+=(--conf=gpu.properties)
+fi
+props=$(grep -v '^\s*#' "$defaults" | awk 'NF==2 {printf "%s%s=%s", sep, $1, $2; sep=","}')
 exec gcloud dataproc jobs submit spark --cluster="$CLUSTER" --region="$REGION" \
-  --class=io.salun.job.Main --jars="$JOB_JAR" --files="$here/conf/salun.properties" \
+  --class=io.salun.job.Main --jars="$JOB_JAR" --files="$confs" \
   --properties="$props" \
-  -- "$command" --conf=salun.properties "$@"
+  -- "$command" "${conf_args[@]}" "$@"

@@ -12,10 +12,14 @@ source "$(dirname "$0")/common.sh"
 : "${K8S_MASTER:?set K8S_MASTER=k8s://https://API-SERVER:PORT}"
 : "${SPARK_IMAGE:?set SPARK_IMAGE to a Spark 3.5 / Java 17 container image}"
 command="${1:?usage: submit/kubernetes.sh COMMAND [--key=value ...]}"; shift
-exec spark-submit --master "$K8S_MASTER" --deploy-mode cluster \
+# GPUs on Kubernetes are requested from the device plugin by vendor; the image must hold the
+# discovery script at the path spark.executor.resource.gpu.discoveryScript names
+gpu=(); [ "${SALUN_GPU:-0}" = 1 ] && gpu=(--conf spark.executor.resource.gpu.vendor=nvidia.com
+  --conf spark.executor.resource.gpu.discoveryScript=/opt/spark/getGpusResources.sh)
+exec spark-submit --master "$K8S_MASTER" --deploy-mode cluster "${gpu[@]}" \
   --name "salun-$command" \
   --properties-file "$SPARK_DEFAULTS" \
   --conf spark.kubernetes.container.image="$SPARK_IMAGE" \
   --conf spark.kubernetes.authenticate.driver.serviceAccountName="${K8S_SERVICE_ACCOUNT:-spark}" \
-  --files "$JOB_CONF" --class "$MAIN_CLASS" \
-  "$JOB_JAR" "$command" --conf="$(basename "$JOB_CONF")" "$@"
+  --files "$SHIPPED_FILES" --class "$MAIN_CLASS" \
+  "$JOB_JAR" "$command" "${SHIPPED_CONF_ARGS[@]}" "$@"

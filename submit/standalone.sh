@@ -13,5 +13,5 @@ source "$(dirname "$0")/common.sh"
 : "${SPARK_MASTER:?set SPARK_MASTER=spark://HOST:PORT}"
 command="${1:?usage: submit/standalone.sh COMMAND [--key=value ...]}"; shift
 exec spark-submit --master "$SPARK_MASTER" --deploy-mode client \
-  --properties-file "$SPARK_DEFAULTS" --class "$MAIN_CLASS" \
-  "$JOB_JAR" "$command" --conf="$JOB_CONF" "$@"
+  --properties-file "$SPARK_DEFAULTS" --files "$SHIPPED_FILES" --class "$MAIN_CLASS" \
+  "$JOB_JAR" "$command" "${LOCAL_CONF_ARGS[@]}" "$@"
