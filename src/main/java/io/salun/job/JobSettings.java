@@ -163,6 +163,14 @@ public final class JobSettings {
     public static final Setting<Optional<String>> OUTPUT_DIR = Setting.optionalString("output.dir",
             "unlearn: output folder (Hadoop URI); empty: work/runs/<scenario>-<method>-<time>; verify: the"
                     + " published result to check");
+    public static final Setting<Integer> BENCH_RECORDS = Setting.integer("bench.records", 6000, 100, 10_000_000,
+            "bench: records of the fine-tuning epoch (a seeded sample of the training set; 10% of it is the forget set)");
+    public static final Setting<Integer> BENCH_WARMUP = Setting.integer("bench.warmup", 1, 0, 1000,
+            "bench: unmeasured runs before each measurement");
+    public static final Setting<Integer> BENCH_REPETITIONS = Setting.integer("bench.repetitions", 5, 1, 1000,
+            "bench: measured runs of each measurement (median and range reported)");
+    public static final Setting<Optional<String>> BENCH_OUTPUT = Setting.optionalString("bench.output",
+            "bench: output folder for bench.json and bench.md; empty: work/bench/<time>");
     public static final Setting<Optional<String>> SCHEDULE_DIR = Setting.optionalString("schedule.dir",
             "unlearn: scheduled runs over a growing deletion log (Hadoop URI): runs/<slot>/ results and schedule.json"
                     + " with each slot's watermark and model; a slot already done is a no-op");
@@ -198,7 +206,8 @@ public final class JobSettings {
             FORGET_IDS_TIME, FORGET_UNKNOWN_IDS, SALIENCY_RATIO, SALIENCY_BATCH,
             UNLEARN_METHOD, UNLEARN_MASK, UNLEARN_L1_ALPHA, UNLEARN_EPOCHS, UNLEARN_BATCH, UNLEARN_LOCAL_STEPS, UNLEARN_OPTIMIZER, UNLEARN_LR,
             UNLEARN_MOMENTUM, UNLEARN_WEIGHT_DECAY, UNLEARN_ORDER, UNLEARN_EXCLUDE_TRUE_LABEL, EVAL_BATCH,
-            OUTPUT_DIR, OUTPUT_OVERWRITE, CHECKPOINT_DIR, CHECKPOINT_ROUNDS, SCHEDULE_DIR, SCHEDULE_SLOT);
+            OUTPUT_DIR, OUTPUT_OVERWRITE, CHECKPOINT_DIR, CHECKPOINT_ROUNDS, SCHEDULE_DIR, SCHEDULE_SLOT,
+            BENCH_RECORDS, BENCH_WARMUP, BENCH_REPETITIONS, BENCH_OUTPUT);
 
     /** The catalogue, in the order help lists it. */
     public static final List<Setting<?>> ALL = catalogue();

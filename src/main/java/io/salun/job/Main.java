@@ -36,6 +36,7 @@ public final class Main {
             "  train     train the original model on the training set and save it at model.path",
             "  unlearn   saliency mask + SalUn + evaluation; publishes model.zip, mask.bin, report.json, report.html,",
             "            manifest.json and _SUCCESS in output.dir",
+            "  bench     how fast the engine is: fine-tuning epoch (plain DL4J vs Spark), masking, saliency, rounds",
             "  verify    check the result in output.dir against its manifest.json (no Spark needed)",
             "  benchmark Retrain and every method of benchmark.methods on each scenario: the paper's table",
             "            (--sweep: try each method's learning-rate grid, keep the smallest Avg. Gap)",
@@ -62,7 +63,7 @@ public final class Main {
                 return 0;
             }
             if (args.length == 0 || args[0].startsWith("--")) {
-                throw new InvalidInputException("command: expected one of train, unlearn, benchmark, verify, settings, help as the first"
+                throw new InvalidInputException("command: expected one of train, unlearn, benchmark, bench, verify, settings, help as the first"
                         + " argument, found " + (args.length == 0 ? "nothing" : args[0]));
             }
             String command = args[0];
@@ -88,6 +89,7 @@ public final class Main {
                 case "train" -> withSpark(settings, command, sc -> TrainCommand.run(sc, settings));
                 case "unlearn" -> withSpark(settings, command, sc -> UnlearnCommand.run(sc, settings));
                 case "benchmark" -> withSpark(settings, command, sc -> BenchmarkCommand.run(sc, settings));
+                case "bench" -> withSpark(settings, command, sc -> BenchCommand.run(sc, settings));
                 case "verify" -> {
                     String dir = settings.get(JobSettings.OUTPUT_DIR).orElseThrow(() -> new InvalidInputException(
                             "output.dir: verify needs the published result to check (--output.dir=URI), found none"));
@@ -95,7 +97,7 @@ public final class Main {
                         return NOT_VERIFIED;
                     }
                 }
-                default -> throw new InvalidInputException("command: expected one of train, unlearn, benchmark, verify, settings, help, found "
+                default -> throw new InvalidInputException("command: expected one of train, unlearn, benchmark, bench, verify, settings, help, found "
                         + command);
             }
             return 0;

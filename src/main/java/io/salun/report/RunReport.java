@@ -124,7 +124,8 @@ public final class RunReport {
         return toJson(report);
     }
 
-    static String toJson(Object value) {
+    /** {@code value} as indented JSON. */
+    public static String toJson(Object value) {
         try {
             return new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(value) + "\n";
         } catch (JsonProcessingException e) {

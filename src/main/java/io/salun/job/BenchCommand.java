@@ -1,0 +1,262 @@
+package io.salun.job;
+
+import io.salun.config.Settings;
+import io.salun.data.Example;
+import io.salun.data.Shard;
+import io.salun.data.Shards;
+import io.salun.forget.UniformSample;
+import io.salun.mask.Bitset;
+import io.salun.model.Architecture;
+import io.salun.model.NetworkSnapshot;
+import io.salun.model.Optimizer;
+import io.salun.report.BuildInfo;
+import io.salun.report.OutputDir;
+import io.salun.saliency.GradientSum;
+import io.salun.saliency.SaliencyStage;
+import io.salun.train.DataOrder;
+import io.salun.train.GradientTerm;
+import io.salun.train.Labelling;
+import io.salun.train.LocalSteps;
+import io.salun.train.ParameterAverage;
+import io.salun.train.ParameterAveraging;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryPoolMXBean;
+import java.lang.management.MemoryType;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.DoubleSupplier;
+
+/**
+ * {@code bench}: how fast the engine is, on the reference LeNet and Fashion-MNIST — one masked
+ * fine-tuning epoch in a plain single-JVM DL4J loop and through the Spark engine, the same loop
+ * without the mask (masking's cost), the saliency pass, and a round's broadcast + treeReduce with
+ * no training in it; each after warm-up, repeated, reported as median and range; plus the peak
+ * heap and resident memory of this JVM (the driver, and in local mode the executors too). Writes
+ * {@code bench.json} and {@code bench.md}.
+ */
+final class BenchCommand {
+    private static final Logger LOG = LoggerFactory.getLogger(BenchCommand.class);
+    private static final Logger CONSOLE = LoggerFactory.getLogger("io.salun.console");
+
+    private BenchCommand() {
+    }
+
+    /** Median, minimum and maximum of repeated measurements. */
+    record Stats(double median, double min, double max, int n) {
+        static Stats of(List<Double> values) {
+            List<Double> sorted = new ArrayList<>(values);
+            Collections.sort(sorted);
+            int n = sorted.size();
+            double median = n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
+            return new Stats(median, sorted.get(0), sorted.get(n - 1), n);
+        }
+
+        Map<String, Object> json() {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("median", median);
+            m.put("min", min);
+            m.put("max", max);
+            m.put("repetitions", n);
+            return m;
+        }
+    }
+
+    static String run(JavaSparkContext sc, Settings settings) {
+        Instant started = Instant.now();
+        int records = settings.get(JobSettings.BENCH_RECORDS);
+        int warmup = settings.get(JobSettings.BENCH_WARMUP);
+        int repetitions = settings.get(JobSettings.BENCH_REPETITIONS);
+        int batch = settings.get(JobSettings.UNLEARN_BATCH);
+        int partitions = settings.get(JobSettings.PARTITIONS) > 0 ? settings.get(JobSettings.PARTITIONS) : sc.defaultParallelism();
+        long seed = settings.get(JobSettings.SEED);
+        String output = settings.get(JobSettings.BENCH_OUTPUT).orElseGet(() -> "work/bench/"
+                + DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss").withZone(ZoneOffset.UTC).format(started));
+        try (OutputDir out = OutputDir.open(output, settings.get(JobSettings.OUTPUT_OVERWRITE), sc.hadoopConfiguration())) {
+            Datasets data = Datasets.load(sc, settings);
+            JavaRDD<Example> sample = UniformSample.take(data.training(), seed, "bench", records)
+                    .map(e -> e.withForget(e.id() % 10 == 0));
+            JavaRDD<Shard> spread = Shards.cache(sample.repartition(partitions), "bench shards");
+            JavaRDD<Shard> single = Shards.cache(sample.coalesce(1), "bench shard");
+            JavaRDD<Shard> forget = Shards.cache(sample.filter(Example::forget), "bench forget shards");
+            Shard all = single.first();
+            long forgetCount = forget.map(Shard::size).fold(0, Integer::sum);
+            int classes = settings.get(JobSettings.DATA_CLASSES);
+
+            Optimizer sgd = new Optimizer("sgd", settings.get(JobSettings.UNLEARN_LR), settings.get(JobSettings.UNLEARN_MOMENTUM),
+                    settings.get(JobSettings.UNLEARN_WEIGHT_DECAY), 0);
+            MultiLayerNetwork net = new MultiLayerNetwork(Architecture.LENET.configuration(data.rows(), data.cols(),
+                    data.channels(), classes, seed, sgd));
+            net.init();
+            NetworkSnapshot start = NetworkSnapshot.of(net);
+            Bitset mask = new Bitset(start.size());
+            for (int i = 0; i < start.size(); i += 2) {
+                mask.set(i);
+            }
+            Labelling labelling = Labelling.randomForgetLabels(seed, classes, true);
+            int steps = LocalSteps.batchesPerEpoch(all.size(), batch);
+            LocalSteps.Round wholeEpoch = new LocalSteps.Round("bench", seed, 0, 0, batch, steps, classes,
+                    DataOrder.MIXED, labelling, new GradientTerm.None());
+            ParameterAveraging.Plan plan = new ParameterAveraging.Plan("bench", 1, batch,
+                    settings.get(JobSettings.UNLEARN_LOCAL_STEPS), classes, seed, DataOrder.MIXED, labelling,
+                    new GradientTerm.None(), settings.get(JobSettings.TREE_DEPTH));
+            LOG.info("bench: LeNet ({} parameters), {} records ({} to forget), batch {}, {} partitions, {} warm-up + {}"
+                    + " repetitions each", start.size(), all.size(), forgetCount, batch, partitions, warmup, repetitions);
+
+            Map<String, Object> results = new LinkedHashMap<>();
+            Stats plain = measure("plain DL4J loop, masked", warmup, repetitions, () -> seconds(() ->
+                    LocalSteps.run(start, Optional.of(mask), all, 0, wholeEpoch)));
+            Stats unmasked = measure("plain DL4J loop, no mask", warmup, repetitions, () -> seconds(() ->
+                    LocalSteps.run(start, Optional.empty(), all, 0, wholeEpoch)));
+            Stats sparkOne = measure("Spark engine, 1 partition", warmup, repetitions, () -> seconds(() ->
+                    ParameterAveraging.train(sc, start, single, plan, Optional.of(mask))));
+            Stats sparkAll = measure("Spark engine, " + partitions + " partitions", warmup, repetitions, () -> seconds(() ->
+                    ParameterAveraging.train(sc, start, spread, plan, Optional.of(mask))));
+            Stats saliency = measure("saliency pass", warmup, repetitions, () -> seconds(() ->
+                    SaliencyStage.gradientSum(sc, start, forget, settings.get(JobSettings.SALIENCY_BATCH), classes,
+                            settings.get(JobSettings.TREE_DEPTH))));
+            Stats round = measure("empty round (broadcast + treeReduce)", warmup, repetitions, () -> seconds(() ->
+                    emptyRound(sc, start, spread, settings.get(JobSettings.TREE_DEPTH))));
+            int parameters = start.size();
+            Stats gradientReduce = measure("gradient treeReduce", warmup, repetitions, () -> seconds(() ->
+                    spread.map(s -> GradientSum.empty(parameters)).treeReduce(GradientSum::merge,
+                            settings.get(JobSettings.TREE_DEPTH))));
+
+            results.put("fineTuningEpoch", Map.of(
+                    "plainMasked", throughput(plain, all.size()),
+                    "plainUnmasked", throughput(unmasked, all.size()),
+                    "sparkOnePartition", throughput(sparkOne, all.size()),
+                    "sparkAllPartitions", throughput(sparkAll, all.size())));
+            results.put("saliencyPass", throughput(saliency, forgetCount));
+            results.put("emptyRoundSeconds", round.json());
+            results.put("gradientTreeReduceSeconds", gradientReduce.json());
+            double maskingOverhead = plain.median() / unmasked.median() - 1;
+            double sparkOverhead = sparkOne.median() / plain.median();
+            results.put("maskingOverhead", maskingOverhead);
+            results.put("sparkOverheadOnePartition", sparkOverhead);
+            results.put("memory", memory());
+            Map<String, Object> setup = new LinkedHashMap<>();
+            setup.put("parameters", start.size());
+            setup.put("records", all.size());
+            setup.put("forgetRecords", forgetCount);
+            setup.put("batch", batch);
+            setup.put("localSteps", plan.localSteps());
+            setup.put("partitions", partitions);
+            setup.put("cores", Runtime.getRuntime().availableProcessors());
+            setup.put("ompThreads", System.getenv().getOrDefault("OMP_NUM_THREADS", "unset"));
+            setup.put("warmup", warmup);
+            results.put("setup", setup);
+            BuildInfo.addProvenance(results, settings, sc, started);
+
+            String md = markdown(all.size(), forgetCount, partitions, batch, plain, unmasked, sparkOne, sparkAll, saliency,
+                    round, gradientReduce, maskingOverhead, sparkOverhead);
+            out.writeText("bench.json", io.salun.report.RunReport.toJson(results));
+            out.writeText("bench.md", md);
+            out.publish();
+            spread.unpersist();
+            single.unpersist();
+            forget.unpersist();
+            CONSOLE.info(md);
+            CONSOLE.info("bench: {}", out.published("bench.json"));
+            return out.uri();
+        }
+    }
+
+    private static void emptyRound(JavaSparkContext sc, NetworkSnapshot network, JavaRDD<Shard> shards, int depth) {
+        Broadcast<NetworkSnapshot> b = sc.broadcast(network);
+        try {
+            shards.map(s -> ParameterAverage.empty(b.value().size(), b.value().updaterState().length))
+                    .treeReduce(ParameterAverage::merge, depth);
+        } finally {
+            b.destroy();
+        }
+    }
+
+    private static Stats measure(String what, int warmup, int repetitions, DoubleSupplier seconds) {
+        for (int i = 0; i < warmup; i++) {
+            seconds.getAsDouble();
+        }
+        List<Double> times = new ArrayList<>();
+        for (int i = 0; i < repetitions; i++) {
+            times.add(seconds.getAsDouble());
+        }
+        Stats s = Stats.of(times);
+        LOG.info("bench: {}: median {} s (min {}, max {})", what, String.format("%.3f", s.median()),
+                String.format("%.3f", s.min()), String.format("%.3f", s.max()));
+        return s;
+    }
+
+    private static double seconds(Runnable work) {
+        long t0 = System.nanoTime();
+        work.run();
+        return (System.nanoTime() - t0) / 1e9;
+    }
+
+    private static Map<String, Object> throughput(Stats seconds, long records) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("seconds", seconds.json());
+        m.put("recordsPerSecond", Map.of("median", records / seconds.median(), "min", records / seconds.max(),
+                "max", records / seconds.min()));
+        return m;
+    }
+
+    private static Map<String, Object> memory() {
+        long heapPeak = 0;
+        for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
+            if (pool.getType() == MemoryType.HEAP && pool.getPeakUsage() != null) {
+                heapPeak += pool.getPeakUsage().getUsed();
+            }
+        }
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("peakHeapBytes", heapPeak);
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmHWM:")) {
+                    m.put("peakRssBytes", Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024);
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            m.put("peakRssBytes", null);
+        }
+        return m;
+    }
+
+    private static String markdown(long records, long forget, int partitions, int batch, Stats plain, Stats unmasked,
+                                   Stats sparkOne, Stats sparkAll, Stats saliency, Stats round, Stats reduce,
+                                   double maskingOverhead, double sparkOverhead) {
+        StringBuilder md = new StringBuilder();
+        md.append("| measurement | median | range | records/s (median) |\n|---|---:|---:|---:|\n");
+        row(md, "masked fine-tuning epoch, plain DL4J loop (1 thread)", plain, records);
+        row(md, "fine-tuning epoch without the mask, plain DL4J loop", unmasked, records);
+        row(md, "masked fine-tuning epoch, Spark engine, 1 partition", sparkOne, records);
+        row(md, "masked fine-tuning epoch, Spark engine, " + partitions + " partitions", sparkAll, records);
+        row(md, "saliency pass (gradient sum + treeReduce) over " + forget + " records", saliency, forget);
+        row(md, "one round with no training: broadcast + treeReduce of parameters and state", round, 0);
+        row(md, "treeReduce of a gradient sum (N doubles per partition)", reduce, 0);
+        md.append(String.format(java.util.Locale.ROOT, "%nBatch %d, %d records. Masking costs %+.1f %% of a plain"
+                + " step; the Spark engine on 1 partition takes %.3f× the plain loop's time.%n", batch, records,
+                100 * maskingOverhead, sparkOverhead));
+        return md.toString();
+    }
+
+    private static void row(StringBuilder md, String what, Stats s, long records) {
+        md.append(String.format(java.util.Locale.ROOT, "| %s | %.3f s | %.3f–%.3f s | %s |%n", what, s.median(), s.min(),
+                s.max(), records > 0 ? String.format(java.util.Locale.ROOT, "%.0f", records / s.median()) : "–"));
+    }
+}
