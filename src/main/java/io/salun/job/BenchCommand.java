@@ -133,6 +133,8 @@ final class BenchCommand {
                             settings.get(JobSettings.TREE_DEPTH))));
             Stats round = measure("empty round (broadcast + treeReduce)", warmup, repetitions, () -> seconds(() ->
                     emptyRound(sc, start, spread, settings.get(JobSettings.TREE_DEPTH))));
+            Stats inference = measure("inference, plain DL4J (batch 500)", warmup, repetitions, () -> seconds(() ->
+                    io.salun.eval.Predictions.count(start.build(), all, 500, classes)));
             int parameters = start.size();
             Stats gradientReduce = measure("gradient treeReduce", warmup, repetitions, () -> seconds(() ->
                     spread.map(s -> GradientSum.empty(parameters)).treeReduce(GradientSum::merge,
@@ -143,6 +145,7 @@ final class BenchCommand {
                     "plainUnmasked", throughput(unmasked, all.size()),
                     "sparkOnePartition", throughput(sparkOne, all.size()),
                     "sparkAllPartitions", throughput(sparkAll, all.size())));
+            results.put("inferencePlain", throughput(inference, all.size()));
             results.put("saliencyPass", throughput(saliency, forgetCount));
             results.put("emptyRoundSeconds", round.json());
             results.put("gradientTreeReduceSeconds", gradientReduce.json());
@@ -162,10 +165,25 @@ final class BenchCommand {
             setup.put("ompThreads", System.getenv().getOrDefault("OMP_NUM_THREADS", "unset"));
             setup.put("warmup", warmup);
             results.put("setup", setup);
+            Optional<Map<String, Object>> torch = pytorch(settings, all.size(), warmup, repetitions);
+            torch.ifPresent(t -> {
+                results.put("pytorch", t);
+                results.put("dl4jOverPytorchTraining", (all.size() / plain.median()) / rate(t, "trainingEpoch"));
+                results.put("dl4jOverPytorchInference", (all.size() / inference.median()) / rate(t, "inference"));
+            });
             BuildInfo.addProvenance(results, settings, sc, started);
 
             String md = markdown(all.size(), forgetCount, partitions, batch, plain, unmasked, sparkOne, sparkAll, saliency,
-                    round, gradientReduce, maskingOverhead, sparkOverhead);
+                    round, gradientReduce, maskingOverhead, sparkOverhead)
+                    + String.format(java.util.Locale.ROOT, "%nInference (batch 500, plain DL4J): %.0f records/s.%n",
+                            all.size() / inference.median())
+                    + torch.map(t -> String.format(java.util.Locale.ROOT, "PyTorch %s on %s thread(s), same LeNet and"
+                            + " records: training %.0f records/s (DL4J %.2f×), inference %.0f records/s (DL4J %.2f×).%n",
+                            t.get("torch"), t.get("threads"), rate(t, "trainingEpoch"),
+                            (all.size() / plain.median()) / rate(t, "trainingEpoch"), rate(t, "inference"),
+                            (all.size() / inference.median()) / rate(t, "inference")))
+                    .orElse("PyTorch: not measured (bench.pytorch=off, or python3 with torch not installed:"
+                            + " apt-get install python3-torch).\n");
             out.writeText("bench.json", io.salun.report.RunReport.toJson(results));
             out.writeText("bench.md", md);
             out.publish();
@@ -176,6 +194,44 @@ final class BenchCommand {
             CONSOLE.info("bench: {}", out.published("bench.json"));
             return out.uri();
         }
+    }
+
+    /**
+     * The same LeNet in PyTorch on the same records and thread count (bench/pytorch_lenet.py), when
+     * bench.pytorch allows and python3 with torch is there; a benchmark dependency only.
+     */
+    @SuppressWarnings("unchecked")
+    private static Optional<Map<String, Object>> pytorch(Settings settings, int records, int warmup, int repetitions) {
+        Path script = Path.of("bench", "pytorch_lenet.py");
+        if (settings.get(JobSettings.BENCH_PYTORCH).equals("off") || !Files.isRegularFile(script)
+                || !settings.get(JobSettings.DATA_FORMAT).equals("idx")) {
+            return Optional.empty();
+        }
+        String threads = System.getenv().getOrDefault("OMP_NUM_THREADS", "1");
+        try {
+            Process p = new ProcessBuilder("python3", script.toString(), "--data", settings.get(JobSettings.DATA_DIR),
+                    "--records", String.valueOf(records), "--threads", threads, "--repetitions",
+                    String.valueOf(repetitions), "--warmup", String.valueOf(Math.max(1, warmup))).start();
+            String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            String err = new String(p.getErrorStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            if (p.waitFor() != 0) {
+                LOG.warn("bench: PyTorch comparison skipped: {}", err.lines().reduce((a, b) -> b).orElse("python3 failed"));
+                return Optional.empty();
+            }
+            return Optional.of(new com.fasterxml.jackson.databind.ObjectMapper().readValue(out.trim(), Map.class));
+        } catch (IOException e) {
+            LOG.warn("bench: PyTorch comparison skipped: {}", e.toString());
+            return Optional.empty();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return Optional.empty();
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private static double rate(Map<String, Object> torch, String what) {
+        Map<String, Object> m = (Map<String, Object>) ((Map<String, Object>) torch.get(what)).get("recordsPerSecond");
+        return ((Number) m.get("median")).doubleValue();
     }
 
     private static void emptyRound(JavaSparkContext sc, NetworkSnapshot network, JavaRDD<Shard> shards, int depth) {

@@ -169,6 +169,8 @@ public final class JobSettings {
             "bench: unmeasured runs before each measurement");
     public static final Setting<Integer> BENCH_REPETITIONS = Setting.integer("bench.repetitions", 5, 1, 1000,
             "bench: measured runs of each measurement (median and range reported)");
+    public static final Setting<String> BENCH_PYTORCH = Setting.oneOf("bench.pytorch", "auto", List.of("auto", "off"),
+            "bench: also time the same LeNet in PyTorch (bench/pytorch_lenet.py) when python3 with torch is installed");
     public static final Setting<Optional<String>> BENCH_OUTPUT = Setting.optionalString("bench.output",
             "bench: output folder for bench.json and bench.md; empty: work/bench/<time>");
     public static final Setting<Optional<String>> SCHEDULE_DIR = Setting.optionalString("schedule.dir",
@@ -207,7 +209,7 @@ public final class JobSettings {
             UNLEARN_METHOD, UNLEARN_MASK, UNLEARN_L1_ALPHA, UNLEARN_EPOCHS, UNLEARN_BATCH, UNLEARN_LOCAL_STEPS, UNLEARN_OPTIMIZER, UNLEARN_LR,
             UNLEARN_MOMENTUM, UNLEARN_WEIGHT_DECAY, UNLEARN_ORDER, UNLEARN_EXCLUDE_TRUE_LABEL, EVAL_BATCH,
             OUTPUT_DIR, OUTPUT_OVERWRITE, CHECKPOINT_DIR, CHECKPOINT_ROUNDS, SCHEDULE_DIR, SCHEDULE_SLOT,
-            BENCH_RECORDS, BENCH_WARMUP, BENCH_REPETITIONS, BENCH_OUTPUT);
+            BENCH_RECORDS, BENCH_WARMUP, BENCH_REPETITIONS, BENCH_PYTORCH, BENCH_OUTPUT);
 
     /** The catalogue, in the order help lists it. */
     public static final List<Setting<?>> ALL = catalogue();

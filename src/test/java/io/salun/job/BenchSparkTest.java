@@ -36,7 +36,7 @@ class BenchSparkTest {
         try {
             assertEquals(0, Main.run(JobArgs.of("bench", List.of("--spark.master=local[2]", "--spark.partitions=2",
                     "--data.dir=" + LocalSpark.fashionMnistSlice(), "--bench.records=400", "--bench.warmup=0",
-                    "--bench.repetitions=2", "--bench.output=" + out))));
+                    "--bench.repetitions=2", "--bench.pytorch=off", "--bench.output=" + out))));
         } finally {
             spark.stop();
         }
