@@ -90,6 +90,11 @@ final class BenchCommand {
                 + DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss").withZone(ZoneOffset.UTC).format(started));
         try (OutputDir out = OutputDir.open(output, settings.get(JobSettings.OUTPUT_OVERWRITE), sc.hadoopConfiguration())) {
             Datasets data = Datasets.load(sc, settings);
+            long available = data.training().count();
+            if (records > available) {
+                throw new io.salun.config.InvalidInputException("bench.records: expected at most the " + available
+                        + " training records (data.subset), found " + records);
+            }
             JavaRDD<Example> sample = UniformSample.take(data.training(), seed, "bench", records)
                     .map(e -> e.withForget(e.id() % 10 == 0));
             JavaRDD<Shard> spread = Shards.cache(sample.repartition(partitions), "bench shards");

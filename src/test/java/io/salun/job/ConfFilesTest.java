@@ -28,7 +28,7 @@ class ConfFilesTest {
 
     @Test
     void everyOtherConfFileUsesKnownKeysOnly() {
-        for (String name : new String[] {"conf/local.properties", "conf/benchmark.properties", "conf/gpu.properties"}) {
+        for (String name : new String[] {"conf/local.properties", "conf/benchmark.properties", "conf/gpu.properties", "conf/bench.properties"}) {
             // load rejects an unknown key, naming the nearest valid one
             Settings.load(JobSettings.ALL, Settings.readProperties(name), Map.of());
         }
