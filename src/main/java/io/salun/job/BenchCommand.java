@@ -214,7 +214,10 @@ final class BenchCommand {
         }
         String threads = System.getenv().getOrDefault("OMP_NUM_THREADS", "1");
         try {
-            Process p = new ProcessBuilder("python3", script.toString(), "--data", settings.get(JobSettings.DATA_DIR),
+            // Debian's torch is for Debian's python3; SALUN_PYTHON names another interpreter
+            String python = System.getenv().getOrDefault("SALUN_PYTHON",
+                    Files.isExecutable(Path.of("/usr/bin/python3")) ? "/usr/bin/python3" : "python3");
+            Process p = new ProcessBuilder(python, script.toString(), "--data", settings.get(JobSettings.DATA_DIR),
                     "--records", String.valueOf(records), "--threads", threads, "--repetitions",
                     String.valueOf(repetitions), "--warmup", String.valueOf(Math.max(1, warmup))).start();
             String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
