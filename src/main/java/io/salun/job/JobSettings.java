@@ -186,6 +186,55 @@ public final class JobSettings {
     public static final Setting<Boolean> OUTPUT_OVERWRITE = Setting.bool("output.overwrite", false,
             "replace an existing output folder or model file");
 
+    public static final Setting<Optional<String>> DIFFUSION_MODEL = Setting.optionalString("diffusion.model",
+            "the class-conditional diffusion model (DL4J zip, Hadoop URI); empty: work/models/ddpm-<hash of the"
+                    + " diffusion training settings>.zip");
+    public static final Setting<Boolean> DIFFUSION_TRAIN_IF_MISSING = Setting.bool("diffusion.train-if-missing", false,
+            "unlearn-diffusion: train the diffusion model first when diffusion.model does not exist yet");
+    public static final Setting<Integer> DIFFUSION_WIDTH = Setting.integer("diffusion.width", 1024, 8, 65_536,
+            "train-diffusion: units of each hidden layer of the noise predictor");
+    public static final Setting<Integer> DIFFUSION_DEPTH = Setting.integer("diffusion.depth", 3, 1, 64,
+            "train-diffusion: hidden layers of the noise predictor");
+    public static final Setting<Integer> DIFFUSION_EPOCHS = Setting.integer("diffusion.epochs", 30, 0, 100_000,
+            "train-diffusion: epochs over the training set");
+    public static final Setting<Integer> DIFFUSION_BATCH = Setting.integer("diffusion.batch", 128, 1, 1_000_000,
+            "train-diffusion: minibatch size");
+    public static final Setting<Integer> DIFFUSION_LOCAL_STEPS = Setting.integer("diffusion.local-steps", 8, 1, 1_000_000,
+            "train-diffusion: minibatch steps per partition between parameter averages");
+    public static final Setting<Double> DIFFUSION_LR = Setting.decimal("diffusion.lr", 1e-3, Interval.greaterThan(0),
+            "train-diffusion: Adam learning rate");
+    public static final Setting<Double> DIFFUSION_P_UNCOND = Setting.decimal("diffusion.p-uncond", 0.1,
+            Interval.closedOpen(0, 1), "probability that a training image's class condition is dropped to the null"
+                    + " condition (classifier-free guidance)");
+    public static final Setting<Integer> DIFFUSION_FORGET_CLASS = Setting.integer("diffusion.forget-class", 1, 0, 1_000_000,
+            "unlearn-diffusion: the class the model must stop generating");
+    public static final Setting<String> DIFFUSION_METHODS = Setting.string("diffusion.methods", "salun,rl",
+            "unlearn-diffusion: comma-separated methods, each run from the original model: salun (SalUn-gen, masked)"
+                    + " and rl (the same unlearning without the mask); the first one's model is published");
+    public static final Setting<Double> DIFFUSION_SALIENCY_RATIO = Setting.decimal("diffusion.saliency-ratio", 0.5,
+            Interval.openClosed(0, 1), "unlearn-diffusion: fraction of parameters SalUn-gen's mask keeps trainable");
+    public static final Setting<Double> DIFFUSION_GUIDANCE = Setting.decimal("diffusion.guidance", 2.0, Interval.atLeast(0),
+            "classifier-free guidance weight w of the saliency loss and of sampling: (1+w)·eps(c) - w·eps(null)");
+    public static final Setting<Integer> DIFFUSION_UNLEARN_EPOCHS = Setting.integer("diffusion.unlearn.epochs", 20, 1, 100_000,
+            "unlearn-diffusion: epochs over the forget images and an equal-sized seeded sample of retain images");
+    public static final Setting<Integer> DIFFUSION_UNLEARN_BATCH = Setting.integer("diffusion.unlearn.batch", 128, 1, 1_000_000,
+            "unlearn-diffusion: minibatch size (forget and retain rows mixed)");
+    public static final Setting<Integer> DIFFUSION_UNLEARN_LOCAL_STEPS = Setting.integer("diffusion.unlearn.local-steps", 4,
+            1, 1_000_000, "unlearn-diffusion: minibatch steps per partition between parameter averages");
+    public static final Setting<Double> DIFFUSION_UNLEARN_LR = Setting.decimal("diffusion.unlearn.lr", 1e-4,
+            Interval.greaterThan(0), "unlearn-diffusion: Adam learning rate");
+    public static final Setting<Double> DIFFUSION_UNLEARN_BETA = Setting.decimal("diffusion.unlearn.beta", 1e-3,
+            Interval.atLeast(0), "unlearn-diffusion: weight of the retain images' ordinary diffusion loss");
+    public static final Setting<Double> DIFFUSION_UNLEARN_CLIP = Setting.decimal("diffusion.unlearn.clip", 1.0,
+            Interval.greaterThan(0), "unlearn-diffusion: bound on the L2 norm of each step's mean gradient");
+    public static final Setting<Integer> DIFFUSION_SAMPLE_PER_CLASS = Setting.integer("diffusion.sample.per-class", 100, 2,
+            1_000_000, "unlearn-diffusion: images generated per class for the evaluation, before and after");
+    public static final Setting<Integer> DIFFUSION_SAMPLE_STEPS = Setting.integer("diffusion.sample.steps", 50, 1, 1000,
+            "DDIM steps per generated image");
+    public static final Setting<Optional<String>> DIFFUSION_CLASSIFIER = Setting.optionalString("diffusion.classifier",
+            "unlearn-diffusion: the classifier that labels generated images (DL4J zip); empty: the original"
+                    + " classifier of model.path (trained first if model.train-if-missing)");
+
     private static List<Setting<?>> catalogue() {
         List<Setting<?>> all = new java.util.ArrayList<>(BASE);
         all.add(BENCHMARK_SCENARIOS);
@@ -209,7 +258,12 @@ public final class JobSettings {
             UNLEARN_METHOD, UNLEARN_MASK, UNLEARN_L1_ALPHA, UNLEARN_EPOCHS, UNLEARN_BATCH, UNLEARN_LOCAL_STEPS, UNLEARN_OPTIMIZER, UNLEARN_LR,
             UNLEARN_MOMENTUM, UNLEARN_WEIGHT_DECAY, UNLEARN_ORDER, UNLEARN_EXCLUDE_TRUE_LABEL, EVAL_BATCH,
             OUTPUT_DIR, OUTPUT_OVERWRITE, CHECKPOINT_DIR, CHECKPOINT_ROUNDS, SCHEDULE_DIR, SCHEDULE_SLOT,
-            BENCH_RECORDS, BENCH_WARMUP, BENCH_REPETITIONS, BENCH_PYTORCH, BENCH_OUTPUT);
+            BENCH_RECORDS, BENCH_WARMUP, BENCH_REPETITIONS, BENCH_PYTORCH, BENCH_OUTPUT,
+            DIFFUSION_MODEL, DIFFUSION_TRAIN_IF_MISSING, DIFFUSION_WIDTH, DIFFUSION_DEPTH, DIFFUSION_EPOCHS,
+            DIFFUSION_BATCH, DIFFUSION_LOCAL_STEPS, DIFFUSION_LR, DIFFUSION_P_UNCOND, DIFFUSION_FORGET_CLASS,
+            DIFFUSION_METHODS, DIFFUSION_SALIENCY_RATIO, DIFFUSION_GUIDANCE, DIFFUSION_UNLEARN_EPOCHS,
+            DIFFUSION_UNLEARN_BATCH, DIFFUSION_UNLEARN_LOCAL_STEPS, DIFFUSION_UNLEARN_LR, DIFFUSION_UNLEARN_BETA,
+            DIFFUSION_UNLEARN_CLIP, DIFFUSION_SAMPLE_PER_CLASS, DIFFUSION_SAMPLE_STEPS, DIFFUSION_CLASSIFIER);
 
     /** The catalogue, in the order help lists it. */
     public static final List<Setting<?>> ALL = catalogue();
@@ -218,6 +272,11 @@ public final class JobSettings {
     public static final List<Setting<?>> TRAINING_KEYS = List.of(SEED, DATA_DIR, DATA_SUBSET, DATA_CLASSES, MODEL_ARCH,
             TRAIN_EPOCHS, TRAIN_BATCH, TRAIN_LOCAL_STEPS, TRAIN_OPTIMIZER, TRAIN_LR, TRAIN_MOMENTUM,
             TRAIN_WEIGHT_DECAY, PARTITIONS);
+
+    /** The settings that decide the diffusion model (its cache key). */
+    public static final List<Setting<?>> DIFFUSION_TRAINING_KEYS = List.of(SEED, DATA_FORMAT, DATA_DIR, DATA_TRAIN,
+            DATA_SUBSET, DIFFUSION_WIDTH, DIFFUSION_DEPTH, DIFFUSION_EPOCHS, DIFFUSION_BATCH, DIFFUSION_LOCAL_STEPS,
+            DIFFUSION_LR, DIFFUSION_P_UNCOND, PARTITIONS);
 
     /**
      * Settings that also decide the original model but enter its cache key only when changed from

@@ -18,7 +18,7 @@ import java.util.Properties;
 /**
  * The job's entry point: {@code COMMAND [--conf=FILE ...] [--key=value ...]} ({@code --sweep} is short
  * for {@code --benchmark.sweep=true}) with commands
- * {@code train}, {@code unlearn}, {@code benchmark}, {@code verify} and {@code settings}. Settings come from the properties file
+ * {@code train}, {@code unlearn}, {@code train-diffusion}, {@code unlearn-diffusion}, {@code benchmark}, {@code verify} and {@code settings}. Settings come from the properties file
  * (optional) overridden by the command line. Success returns normally (YARN treats an early
  * {@code System.exit(0)} as failure); bad input exits with 2, divergence with 3, a failed verification with 4, anything else 1.
  */
@@ -36,6 +36,10 @@ public final class Main {
             "  train     train the original model on the training set and save it at model.path",
             "  unlearn   saliency mask + SalUn + evaluation; publishes model.zip, mask.bin, report.json, report.html,",
             "            manifest.json and _SUCCESS in output.dir",
+            "  train-diffusion    train the class-conditional diffusion model and save it at diffusion.model",
+            "  unlearn-diffusion  SalUn-gen (and its unmasked variant) makes the diffusion model forget",
+            "            diffusion.forget-class; generation before/after judged by the classifier; publishes model.zip,",
+            "            mask.bin, sample grids, report.json, report.html, manifest.json and _SUCCESS in output.dir",
             "  bench     how fast the engine is: fine-tuning epoch (plain DL4J vs Spark), masking, saliency, rounds",
             "  verify    check the result in output.dir against its manifest.json (no Spark needed)",
             "  benchmark Retrain and every method of benchmark.methods on each scenario: the paper's table",
@@ -63,7 +67,7 @@ public final class Main {
                 return 0;
             }
             if (args.length == 0 || args[0].startsWith("--")) {
-                throw new InvalidInputException("command: expected one of train, unlearn, benchmark, bench, verify, settings, help as the first"
+                throw new InvalidInputException("command: expected one of train, unlearn, train-diffusion, unlearn-diffusion, benchmark, bench, verify, settings, help as the first"
                         + " argument, found " + (args.length == 0 ? "nothing" : args[0]));
             }
             String command = args[0];
@@ -89,6 +93,8 @@ public final class Main {
                 case "train" -> withSpark(settings, command, sc -> TrainCommand.run(sc, settings));
                 case "unlearn" -> withSpark(settings, command, sc -> UnlearnCommand.run(sc, settings));
                 case "benchmark" -> withSpark(settings, command, sc -> BenchmarkCommand.run(sc, settings));
+                case "train-diffusion" -> withSpark(settings, command, sc -> TrainDiffusionCommand.run(sc, settings));
+                case "unlearn-diffusion" -> withSpark(settings, command, sc -> UnlearnDiffusionCommand.run(sc, settings));
                 case "bench" -> withSpark(settings, command, sc -> BenchCommand.run(sc, settings));
                 case "verify" -> {
                     String dir = settings.get(JobSettings.OUTPUT_DIR).orElseThrow(() -> new InvalidInputException(
@@ -97,7 +103,7 @@ public final class Main {
                         return NOT_VERIFIED;
                     }
                 }
-                default -> throw new InvalidInputException("command: expected one of train, unlearn, benchmark, bench, verify, settings, help, found "
+                default -> throw new InvalidInputException("command: expected one of train, unlearn, train-diffusion, unlearn-diffusion, benchmark, bench, verify, settings, help, found "
                         + command);
             }
             return 0;

@@ -18,13 +18,23 @@ final class ModelPaths {
                 "work/models/" + settings.get(JobSettings.MODEL_ARCH) + "-" + trainingKey(settings) + ".zip");
     }
 
+    /** The diffusion model: {@code diffusion.model}, or a cache keyed by the diffusion training settings. */
+    static String diffusion(Settings settings) {
+        return settings.get(JobSettings.DIFFUSION_MODEL).orElseGet(() ->
+                "work/models/ddpm-" + key(settings, JobSettings.DIFFUSION_TRAINING_KEYS, java.util.List.of()) + ".zip");
+    }
+
     /** First 12 hex digits of the SHA-256 of the settings that decide the trained model. */
     static String trainingKey(Settings settings) {
+        return key(settings, JobSettings.TRAINING_KEYS, JobSettings.TRAINING_KEYS_IF_SET);
+    }
+
+    private static String key(Settings settings, java.util.List<Setting<?>> keys, java.util.List<Setting<?>> ifSet) {
         StringBuilder text = new StringBuilder();
-        for (Setting<?> s : JobSettings.TRAINING_KEYS) {
+        for (Setting<?> s : keys) {
             text.append(s.key()).append('=').append(settings.effective().get(s.key())).append('\n');
         }
-        for (Setting<?> s : JobSettings.TRAINING_KEYS_IF_SET) {
+        for (Setting<?> s : ifSet) {
             if (!java.util.Objects.equals(settings.get(s), s.defaultValue())) {
                 text.append(s.key()).append('=').append(settings.effective().get(s.key())).append('\n');
             }

@@ -97,7 +97,7 @@ public final class TrainCommand {
         }
     }
 
-    private static void save(MultiLayerNetwork net, String modelPath, boolean overwrite, Configuration conf) {
+    static void save(MultiLayerNetwork net, String modelPath, boolean overwrite, Configuration conf) {
         Path target = new Path(modelPath);
         Path aside = new Path(target.getParent(), "." + target.getName() + ".writing");
         try {

@@ -18,6 +18,8 @@ import java.io.Serializable;
  *       decaying linearly over the stage's {@code T} steps, whose (sub)gradient
  *       {@code α_t·sign(θ)} is added per example (DL4J's gradient at this point is the sum over the
  *       minibatch; the updater divides by its size).</li>
+ *   <li>{@link ClipNorm}: global gradient-norm clipping (the diffusion unlearning of SALUN-SPEC §5),
+ *       applied after the mask, to the gradient that will actually be applied.</li>
  * </ul>
  */
 public sealed interface GradientTerm extends Serializable {
@@ -26,6 +28,11 @@ public sealed interface GradientTerm extends Serializable {
     void attach(MultiLayerNetwork net);
 
     String name();
+
+    /** Whether the term sees the gradient after the saliency mask (true) or before it. */
+    default boolean afterMask() {
+        return false;
+    }
 
     record None() implements GradientTerm {
         @Override
@@ -86,6 +93,45 @@ public sealed interface GradientTerm extends Serializable {
         @Override
         public String name() {
             return "l1-sparse(alpha=" + alpha + ")";
+        }
+    }
+
+    /**
+     * Scales the minibatch's mean gradient to L2 norm at most {@code maxNorm} (as PyTorch's
+     * {@code clip_grad_norm_} does to the gradient of a mean loss). DL4J's gradient here is the
+     * sum over the minibatch, so the bound is {@code maxNorm × batch size}.
+     */
+    record ClipNorm(double maxNorm) implements GradientTerm {
+        public ClipNorm {
+            if (!(maxNorm > 0) || Double.isInfinite(maxNorm)) {
+                throw new IllegalArgumentException("gradient clipping: a finite norm > 0 expected, found " + maxNorm);
+            }
+        }
+
+        @Override
+        public void attach(MultiLayerNetwork net) {
+            net.addListeners(new BaseTrainingListener() {
+                @Override
+                public void onGradientCalculation(Model model) {
+                    MultiLayerNetwork m = (MultiLayerNetwork) model;
+                    INDArray g = m.gradient().gradient();
+                    double bound = maxNorm * m.batchSize();
+                    double norm = g.norm2Number().doubleValue();
+                    if (norm > bound) {
+                        g.muli(bound / norm);
+                    }
+                }
+            });
+        }
+
+        @Override
+        public boolean afterMask() {
+            return true;
+        }
+
+        @Override
+        public String name() {
+            return "clip-norm(" + maxNorm + ")";
         }
     }
 }

@@ -2,8 +2,7 @@ package io.salun.train;
 
 import io.salun.config.Seeds;
 import io.salun.data.Shard;
-
-import java.io.Serializable;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 
 /**
  * Which label each training row is fitted to in an epoch.
@@ -17,13 +16,16 @@ import java.io.Serializable;
  *       theirs. The draw depends only on (seed, epoch, record ID), not on partitioning.</li>
  * </ul>
  */
-public interface Labelling extends Serializable {
+public interface Labelling extends Targets {
 
     /** The label row {@code row} of {@code shard} is fitted to in {@code epoch}. */
     int label(Shard shard, int row, int epoch);
 
-    /** Short name for logs and reports. */
-    String name();
+    /** Features and one-hot labels; the network is not consulted. */
+    @Override
+    default Minibatch minibatch(MultiLayerNetwork net, Shard shard, int[] order, int from, int to, int classes, int epoch) {
+        return Minibatch.of(shard, order, from, to, classes, row -> label(shard, row, epoch));
+    }
 
     static Labelling trueLabels() {
         return new TrueLabels();

@@ -7,6 +7,7 @@ import io.salun.mask.MaskedUpdate;
 import io.salun.model.NetworkSnapshot;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
 
 import java.util.Optional;
@@ -27,7 +28,7 @@ public final class LocalSteps {
 
     /** Everything a round needs besides the data and the network. */
     public record Round(String stage, long seed, int epoch, int round, int batchSize, int localSteps,
-                        int classes, DataOrder order, Labelling labelling, GradientTerm term)
+                        int classes, DataOrder order, Targets targets, GradientTerm term)
             implements java.io.Serializable {
     }
 
@@ -48,19 +49,27 @@ public final class LocalSteps {
         int lastBatch = Math.min(batches, firstBatch + round.localSteps());
         Nd4j.getRandom().setSeed(Seeds.derive(round.seed(), round.stage() + "/nd4j", round.epoch(), round.round(), partition));
         MultiLayerNetwork net = snapshot.build();
-        round.term().attach(net);
+        if (!round.term().afterMask()) {
+            round.term().attach(net);
+        }
         mask.ifPresent(m -> MaskedUpdate.attach(net, m));
+        if (round.term().afterMask()) {
+            round.term().attach(net);
+        }
         int[] order = round.order().rows(shard, Seeds.derive(round.seed(), round.stage() + "/order", round.epoch(), partition));
         long examples = 0;
         double lossTotal = 0;
         for (int b = firstBatch; b < lastBatch; b++) {
             int from = b * round.batchSize();
             int to = Math.min(shard.size(), from + round.batchSize());
-            Minibatch batch = Minibatch.of(shard, order, from, to, round.classes(),
-                    row -> round.labelling().label(shard, row, round.epoch()));
-            // DL4J's score adds the L2/weight-decay penalty; report the data loss (cross-entropy)
+            Minibatch batch = round.targets().minibatch(net, shard, order, from, to, round.classes(), round.epoch());
+            // DL4J's score adds the L2/weight-decay penalty; report the data loss
             double penalty = net.calcRegularizationScore(true);
-            net.fit(batch.features(), batch.labels());
+            if (batch.labelsMask() == null) {
+                net.fit(batch.features(), batch.labels());
+            } else {
+                net.fit(new DataSet(batch.features(), batch.labels(), null, batch.labelsMask()));
+            }
             lossTotal += (net.score() - penalty) * batch.size();
             examples += batch.size();
         }

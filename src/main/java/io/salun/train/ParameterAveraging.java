@@ -33,7 +33,7 @@ public final class ParameterAveraging {
 
     /** How a stage trains. */
     public record Plan(String stage, int epochs, int batchSize, int localSteps, int classes, long seed,
-                       DataOrder order, Labelling labelling, GradientTerm term, int treeDepth)
+                       DataOrder order, Targets targets, GradientTerm term, int treeDepth)
             implements java.io.Serializable {
         public Plan {
             if (epochs < 0 || batchSize < 1 || localSteps < 1 || treeDepth < 1) {
@@ -106,7 +106,7 @@ public final class ParameterAveraging {
                         continue;
                     }
                     LocalSteps.Round spec = new LocalSteps.Round(plan.stage(), plan.seed(), epoch, round,
-                            plan.batchSize(), plan.localSteps(), plan.classes(), plan.order(), plan.labelling(), plan.term());
+                            plan.batchSize(), plan.localSteps(), plan.classes(), plan.order(), plan.targets(), plan.term());
                     ParameterAverage average = round(sc, current, shards, spec, maskBroadcast, plan.treeDepth());
                     if (!Double.isFinite(average.meanLoss())) {
                         throw new TrainingDivergedException(plan.stage(), epoch, round, average.meanLoss());

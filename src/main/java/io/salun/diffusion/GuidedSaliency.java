@@ -1,0 +1,104 @@
+package io.salun.diffusion;
+
+import io.salun.config.Seeds;
+import io.salun.data.Shard;
+import io.salun.mask.Bitset;
+import io.salun.mask.SaliencyMask;
+import io.salun.model.NetworkSnapshot;
+import io.salun.saliency.GradientSum;
+import io.salun.spark.Devices;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * The saliency of a diffusion model for a forgotten class (SALUN-SPEC §5):
+ * {@code g = Σ ∇θ ‖ε − ε̃θ(x_t, t | c)‖²} over the forget images, with the guided prediction
+ * {@code ε̃ = (1 + w)·ε̂θ(x_t|c) − w·ε̂θ(x_t|∅)}; the mask keeps the top {@code ratio} of
+ * {@code |g|}. Summed per partition, {@code treeReduce}d, top-k on the driver: the stages of
+ * classification's saliency.
+ *
+ * <p>The guided loss involves two forward passes of one network. With {@code f_c}, {@code f_∅}
+ * the two predictions and {@code r = ε − (1+w)f_c + w·f_∅}, its gradient equals the gradient of
+ * two ordinary MSE terms with constant targets: {@code (1+w)·‖(f_c + r) − f_c‖²} on the
+ * conditional input and {@code w·‖(f_∅ − r) − f_∅‖²} on the unconditional one (both give
+ * {@code ∂/∂f_c = −2(1+w)r}, {@code ∂/∂f_∅ = 2w·r}). So one DL4J backward pass over the stacked
+ * {@code 2B} rows, with per-example weights {@code 1+w} and {@code w}, gives it exactly (up to
+ * DL4J's constant 1/d of the mean over outputs, which no top-k depends on).
+ */
+public final class GuidedSaliency {
+    private GuidedSaliency() {
+    }
+
+    /** The summed guided-loss gradient over every row of {@code shard}, in minibatches of {@code batchSize}. */
+    public static GradientSum over(MultiLayerNetwork net, Shard shard, int batchSize, int classes, double guidance,
+                                   long seed, NoiseSchedule schedule) {
+        GradientSum total = GradientSum.empty((int) net.numParams());
+        int d = shard.featureLength();
+        int width = Conditioning.inputLength(d, classes);
+        double[] alphaBars = schedule.alphaBars();
+        float[] scratch = new float[d];
+        for (int from = 0; from < shard.size(); from += batchSize) {
+            int b = Math.min(shard.size(), from + batchSize) - from;
+            float[] x = new float[2 * b * width];
+            float[] eps = new float[b * d];
+            for (int i = 0; i < b; i++) {
+                int row = from + i;
+                DiffusionTargets.Draw draw = DiffusionTargets.Draw.of(
+                        Seeds.derive(seed, "diffusion-saliency", shard.id(row)), d, schedule, 0);
+                int label = DiffusionTargets.checkedLabel(shard, row, classes);
+                DiffusionTargets.input(shard, row, draw, alphaBars, label, classes, x, i, scratch);
+                DiffusionTargets.input(shard, row, draw, alphaBars, classes, classes, x, b + i, scratch);
+                System.arraycopy(draw.eps(), 0, eps, i * d, d);
+            }
+            INDArray features = Nd4j.create(x, new long[] {2L * b, width}, 'c');
+            float[] f = net.output(features, false).dup('c').data().asFloat();
+            float[] labels = new float[2 * b * d];
+            float[] weights = new float[2 * b];
+            for (int i = 0; i < b; i++) {
+                for (int p = 0; p < d; p++) {
+                    float fc = f[i * d + p];
+                    float fu = f[(b + i) * d + p];
+                    float r = (float) (eps[i * d + p] - (1 + guidance) * fc + guidance * fu);
+                    labels[i * d + p] = fc + r;
+                    labels[(b + i) * d + p] = fu - r;
+                }
+                weights[i] = (float) (1 + guidance);
+                weights[b + i] = (float) guidance;
+            }
+            DataSet batch = new DataSet(features, Nd4j.create(labels, new long[] {2L * b, d}, 'c'), null,
+                    Nd4j.create(weights, new long[] {2L * b, 1}, 'c'));
+            net.setInput(batch.getFeatures());
+            net.setLabels(batch.getLabels());
+            net.setLayerMaskArrays(null, batch.getLabelsMaskArray());
+            net.computeGradientAndScore();
+            total.add(net.gradient().gradient(), b);
+        }
+        net.clear();
+        return total;
+    }
+
+    /** The summed guided-loss gradient at {@code model} over every partition of {@code forget}. */
+    public static GradientSum gradientSum(JavaSparkContext sc, NetworkSnapshot model, JavaRDD<Shard> forget,
+                                          int batchSize, int classes, double guidance, long seed, int treeDepth) {
+        Broadcast<NetworkSnapshot> network = sc.broadcast(model);
+        try {
+            return forget.map(shard -> {
+                Devices.bindTask();
+                return over(network.value().build(), shard, batchSize, classes, guidance, seed, NoiseSchedule.DDPM);
+            }).treeReduce(GradientSum::merge, treeDepth);
+        } finally {
+            network.destroy();
+        }
+    }
+
+    /** The SalUn-gen mask: the top {@code ratio} of the summed guided-loss gradient's magnitudes. */
+    public static Bitset mask(JavaSparkContext sc, NetworkSnapshot model, JavaRDD<Shard> forget, int batchSize,
+                              int classes, double guidance, double ratio, long seed, int treeDepth) {
+        return SaliencyMask.topK(gradientSum(sc, model, forget, batchSize, classes, guidance, seed, treeDepth).result(), ratio);
+    }
+}
