@@ -41,6 +41,7 @@ export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 confs=(--conf=conf/salun.properties --conf=conf/local.properties)
 [ "$command" = benchmark ] && confs+=(--conf=conf/benchmark.properties)
 [ "$command" = bench ] && confs+=(--conf=conf/bench.properties)
+case "$command" in train-diffusion|unlearn-diffusion) confs+=(--conf=conf/diffusion.properties) ;; esac
 
 # shellcheck disable=SC2086
 exec java $opens ${JAVA_OPTS:--Xmx6g} -Dlog4j2.configurationFile=conf/log4j2.properties \

@@ -258,7 +258,7 @@ public final class UnlearnDiffusionCommand {
             Map<String, Object> m = new LinkedHashMap<>(o.scores().toMap());
             m.put("masked", o.method().equals("salun"));
             m.put("seconds", o.seconds());
-            m.put("losses", RunReport.lossRows(o.losses(), List.of()));
+            m.put("losses", RunReport.lossRows(o.losses(), new ArrayList<>()));
             methods.put(o.method() + "-gen", m);
         }
         r.put("methods", methods);
@@ -297,6 +297,14 @@ public final class UnlearnDiffusionCommand {
         }
         page.heading("Classifier accuracy on each class's generations (%)");
         page.table(perClass);
+        Map<String, List<Double>> losses = new LinkedHashMap<>();
+        for (Outcome o : outcomes) {
+            List<Double> flat = new ArrayList<>();
+            RunReport.lossRows(o.losses(), flat);
+            losses.put(o.method() + "-gen", flat);
+        }
+        page.image(io.salun.report.Charts.lines("Unlearning loss per round (forget term + beta x retain term)", "round",
+                "loss", losses), "unlearning loss per round");
         page.heading("Samples: one row per class, same starting noise in every grid");
         page.paragraph("original");
         page.image(dataUri(SampleGrid.png(beforeImages, columns, side, 2)), "samples of the original model");
