@@ -5,7 +5,6 @@ import io.salun.data.Shard;
 import io.salun.train.Minibatch;
 import io.salun.train.Targets;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 import java.util.SplittableRandom;
@@ -88,7 +87,12 @@ public final class DiffusionTargets {
      * Unlearning a class (SALUN-SPEC §5): a forget row with class {@code c_f} is fitted to the model's
      * own current prediction under the mismatched condition {@code c' = (c_f + 1) mod K}, i.e.
      * {@code ‖ε̂θ(x_t, t | c_f) − stopgrad(ε̂θ(x_t, t | c'))‖²}; a retain row keeps the ordinary
-     * denoising objective, weighted {@code beta}. Used masked (SalUn-gen) and unmasked (RL-gen).
+     * denoising objective weighted {@code beta}. Used masked (SalUn-gen) and unmasked (RL-gen).
+     *
+     * <p>The weight enters through the target, not a label mask (DL4J's output layer would also
+     * scale its forward pass by the mask): with the row's current prediction {@code f}, the target
+     * {@code y' = f − β(f − ε)} gives the MSE gradient {@code 2(f − y') = 2β(f − ε)}, exactly β times
+     * the denoising gradient. The loss DL4J reports is then {@code β²‖f − ε‖²} for retain rows.
      */
     public record Forgetting(long seed, NoiseSchedule schedule, double pUncond, double beta) implements Targets {
         public Forgetting {
@@ -104,43 +108,34 @@ public final class DiffusionTargets {
             int width = Conditioning.inputLength(d, classes);
             double[] alphaBars = schedule.alphaBars();
             float[] x = new float[b * width];
-            float[] y = new float[b * d];
-            float[] weights = new float[b];
+            float[] eps = new float[b * d];
             float[] scratch = new float[d];
-            int forgetRows = 0;
+            // the rows the current model predicts for: forget rows under c', retain rows as they are fed
+            float[] probe = new float[b * width];
             for (int i = 0; i < b; i++) {
-                if (shard.forget(order[from + i])) {
-                    forgetRows++;
-                }
-            }
-            float[] mismatched = new float[forgetRows * width];
-            int[] forgetPositions = new int[forgetRows];
-            for (int i = 0, f = 0; i < b; i++) {
                 int row = order[from + i];
                 int label = checkedLabel(shard, row, classes);
                 if (shard.forget(row)) {
                     Draw draw = Draw.of(Seeds.derive(seed, "diffusion-forget", epoch, shard.id(row)), d, schedule, 0);
                     input(shard, row, draw, alphaBars, label, classes, x, i, scratch);
-                    input(shard, row, draw, alphaBars, (label + 1) % classes, classes, mismatched, f, scratch);
-                    forgetPositions[f++] = i;
-                    weights[i] = 1f;
+                    input(shard, row, draw, alphaBars, (label + 1) % classes, classes, probe, i, scratch);
                 } else {
                     Draw draw = Draw.of(Seeds.derive(seed, "diffusion-retain", epoch, shard.id(row)), d, schedule, pUncond);
                     input(shard, row, draw, alphaBars, draw.dropCondition() ? classes : label, classes, x, i, scratch);
-                    System.arraycopy(draw.eps(), 0, y, i * d, d);
-                    weights[i] = (float) beta;
+                    System.arraycopy(x, i * width, probe, i * width, width);
+                    System.arraycopy(draw.eps(), 0, eps, i * d, d);
                 }
             }
-            if (forgetRows > 0) {
-                // the target is the current model's prediction under c', a constant of this step (stop-gradient)
-                INDArray target = net.output(Nd4j.create(mismatched, new long[] {forgetRows, width}, 'c'), false);
-                float[] t = target.dup('c').data().asFloat();
-                for (int f = 0; f < forgetRows; f++) {
-                    System.arraycopy(t, f * d, y, forgetPositions[f] * d, d);
+            // predictions at the current parameters: constants of this step (stop-gradient)
+            float[] f = net.output(Nd4j.create(probe, new long[] {b, width}, 'c'), false).dup('c').data().asFloat();
+            float[] y = new float[b * d];
+            for (int i = 0; i < b; i++) {
+                boolean forget = shard.forget(order[from + i]);
+                for (int p = i * d; p < (i + 1) * d; p++) {
+                    y[p] = forget ? f[p] : (float) (f[p] - beta * (f[p] - eps[p]));
                 }
             }
-            return new Minibatch(Nd4j.create(x, new long[] {b, width}, 'c'), Nd4j.create(y, new long[] {b, d}, 'c'),
-                    Nd4j.create(weights, new long[] {b, 1}, 'c'), b);
+            return new Minibatch(Nd4j.create(x, new long[] {b, width}, 'c'), Nd4j.create(y, new long[] {b, d}, 'c'), b);
         }
 
         @Override

@@ -12,7 +12,6 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
@@ -23,12 +22,13 @@ import org.nd4j.linalg.factory.Nd4j;
  * classification's saliency.
  *
  * <p>The guided loss involves two forward passes of one network. With {@code f_c}, {@code f_∅}
- * the two predictions and {@code r = ε − (1+w)f_c + w·f_∅}, its gradient equals the gradient of
- * two ordinary MSE terms with constant targets: {@code (1+w)·‖(f_c + r) − f_c‖²} on the
- * conditional input and {@code w·‖(f_∅ − r) − f_∅‖²} on the unconditional one (both give
- * {@code ∂/∂f_c = −2(1+w)r}, {@code ∂/∂f_∅ = 2w·r}). So one DL4J backward pass over the stacked
- * {@code 2B} rows, with per-example weights {@code 1+w} and {@code w}, gives it exactly (up to
- * DL4J's constant 1/d of the mean over outputs, which no top-k depends on).
+ * the two predictions and {@code r = ε − (1+w)f_c + w·f_∅}, its gradient with respect to the
+ * outputs is {@code ∂/∂f_c = −2(1+w)r}, {@code ∂/∂f_∅ = 2w·r}. An ordinary MSE term
+ * {@code ‖f − y‖²} has {@code ∂/∂f = 2(f − y)}, so one DL4J backward pass over the stacked
+ * {@code 2B} rows with the constant targets {@code y_c = f_c + (1+w)r} and {@code y_∅ = f_∅ − w·r}
+ * gives the guided loss's gradient exactly (up to DL4J's constant 1/d of the mean over outputs,
+ * which no top-k depends on). Per-example loss weights through a label mask would not do: DL4J's
+ * output layer multiplies its pre-activations by the mask in the forward pass too.
  */
 public final class GuidedSaliency {
     private GuidedSaliency() {
@@ -58,23 +58,17 @@ public final class GuidedSaliency {
             INDArray features = Nd4j.create(x, new long[] {2L * b, width}, 'c');
             float[] f = net.output(features, false).dup('c').data().asFloat();
             float[] labels = new float[2 * b * d];
-            float[] weights = new float[2 * b];
             for (int i = 0; i < b; i++) {
                 for (int p = 0; p < d; p++) {
                     float fc = f[i * d + p];
                     float fu = f[(b + i) * d + p];
-                    float r = (float) (eps[i * d + p] - (1 + guidance) * fc + guidance * fu);
-                    labels[i * d + p] = fc + r;
-                    labels[(b + i) * d + p] = fu - r;
+                    double r = eps[i * d + p] - (1 + guidance) * fc + guidance * fu;
+                    labels[i * d + p] = (float) (fc + (1 + guidance) * r);
+                    labels[(b + i) * d + p] = (float) (fu - guidance * r);
                 }
-                weights[i] = (float) (1 + guidance);
-                weights[b + i] = (float) guidance;
             }
-            DataSet batch = new DataSet(features, Nd4j.create(labels, new long[] {2L * b, d}, 'c'), null,
-                    Nd4j.create(weights, new long[] {2L * b, 1}, 'c'));
-            net.setInput(batch.getFeatures());
-            net.setLabels(batch.getLabels());
-            net.setLayerMaskArrays(null, batch.getLabelsMaskArray());
+            net.setInput(features);
+            net.setLabels(Nd4j.create(labels, new long[] {2L * b, d}, 'c'));
             net.computeGradientAndScore();
             total.add(net.gradient().gradient(), b);
         }

@@ -199,7 +199,7 @@ public final class JobSettings {
             "train-diffusion: epochs over the training set");
     public static final Setting<Integer> DIFFUSION_BATCH = Setting.integer("diffusion.batch", 128, 1, 1_000_000,
             "train-diffusion: minibatch size");
-    public static final Setting<Integer> DIFFUSION_LOCAL_STEPS = Setting.integer("diffusion.local-steps", 8, 1, 1_000_000,
+    public static final Setting<Integer> DIFFUSION_LOCAL_STEPS = Setting.integer("diffusion.local-steps", 40, 1, 1_000_000,
             "train-diffusion: minibatch steps per partition between parameter averages");
     public static final Setting<Double> DIFFUSION_LR = Setting.decimal("diffusion.lr", 1e-3, Interval.greaterThan(0),
             "train-diffusion: Adam learning rate");

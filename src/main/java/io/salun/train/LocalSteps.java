@@ -7,7 +7,6 @@ import io.salun.mask.MaskedUpdate;
 import io.salun.model.NetworkSnapshot;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
 
 import java.util.Optional;
@@ -65,11 +64,7 @@ public final class LocalSteps {
             Minibatch batch = round.targets().minibatch(net, shard, order, from, to, round.classes(), round.epoch());
             // DL4J's score adds the L2/weight-decay penalty; report the data loss
             double penalty = net.calcRegularizationScore(true);
-            if (batch.labelsMask() == null) {
-                net.fit(batch.features(), batch.labels());
-            } else {
-                net.fit(new DataSet(batch.features(), batch.labels(), null, batch.labelsMask()));
-            }
+            net.fit(batch.features(), batch.labels());
             lossTotal += (net.score() - penalty) * batch.size();
             examples += batch.size();
         }

@@ -9,14 +9,8 @@ import java.util.function.IntUnaryOperator;
 /**
  * Rows {@code order[from..to)} of a shard as a features matrix {@code [b, d]} and targets: one-hot
  * labels {@code [b, K]} (float) for classification, real-valued targets for regression losses.
- * {@code labelsMask}, when not null, is a {@code [b, 1]} column of per-example loss weights (DL4J
- * multiplies each example's loss and gradient by it).
  */
-public record Minibatch(INDArray features, INDArray labels, INDArray labelsMask, int size) {
-
-    public Minibatch(INDArray features, INDArray labels, int size) {
-        this(features, labels, null, size);
-    }
+public record Minibatch(INDArray features, INDArray labels, int size) {
 
     /**
      * @param labelOf the label each row is fitted to (true or random), by shard row index
