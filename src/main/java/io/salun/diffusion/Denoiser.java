@@ -16,11 +16,17 @@ import org.nd4j.linalg.lossfunctions.LossFunctions;
 import org.nd4j.linalg.lossfunctions.impl.LossMSE;
 
 /**
- * The noise predictor {@code ε̂θ(x_t, t | c)}: a multilayer perceptron over the conditioned input
- * row ({@link Conditioning}) with {@code depth} SiLU layers of {@code width} units and a linear
- * output of the image's {@code d} values, trained with mean squared error against the noise. A
- * lighter denoiser than a U-Net (the issue allows one): DL4J's CPU convolution is slow, and dense
- * layers train about 5× faster per parameter here. Any such network (MSE output of {@code d}
+ * The denoiser: a multilayer perceptron over the conditioned input row ({@link Conditioning}) with
+ * {@code depth} SiLU layers of {@code width} units and a linear output of the image's {@code d}
+ * values, a lighter denoiser than a U-Net (the issue allows one; DL4J's CPU convolution is slow).
+ *
+ * <p>It predicts the clean image, {@code x̂θ(x_t, t | c)}, trained with mean squared error
+ * against {@code x0}; the noise prediction of the spec's formulas is the same model read as
+ * {@code ε̂ = (x_t − √ᾱ_t·x̂)/√(1 − ᾱ_t)}, and {@code ‖ε − ε̂‖² = SNR(t)·‖x0 − x̂‖²} with
+ * {@code SNR = ᾱ_t/(1 − ᾱ_t)}. Why not ε directly: an MLP of this size trained for minutes
+ * predicted ε to a loss of 0.21 on Fashion-MNIST, and its samples stayed salt-and-pepper noise the
+ * classifier could not tell apart (13–15% of them in the class asked for, 10% by chance); the
+ * clean-image form degrades to blurry but recognisable class shapes instead. Any such network (MSE output of {@code d}
  * values, input of {@code d + 32 + K + 1}) is accepted as a diffusion model.
  */
 public final class Denoiser {

@@ -33,7 +33,8 @@ public final class DiffusionTargets {
 
     /**
      * Writes row {@code row} of {@code shard} noised by {@code draw} with condition {@code condition}
-     * into {@code x} at row position {@code i}.
+     * into {@code x} at row position {@code i}; leaves the clean image {@code x0} (model scale) in
+     * {@code scratch}.
      */
     static void input(Shard shard, int row, Draw draw, double[] alphaBars, int condition, int classes,
                       float[] x, int i, float[] scratch) {
@@ -48,8 +49,9 @@ public final class DiffusionTargets {
     }
 
     /**
-     * The DDPM objective with classifier-free guidance training: input {@code (x_t, t, c)} with the
-     * class condition replaced by ∅ with probability {@code pUncond}, target the noise {@code ε}.
+     * The DDPM objective in its clean-image form, with classifier-free guidance training: input
+     * {@code (x_t, t, c)} with the class condition replaced by ∅ with probability {@code pUncond},
+     * target the clean image {@code x0} ({@link Denoiser} explains the parameterisation).
      */
     public record Denoising(long seed, NoiseSchedule schedule, double pUncond) implements Targets {
         public Denoising {
@@ -72,7 +74,7 @@ public final class DiffusionTargets {
                 Draw draw = Draw.of(Seeds.derive(seed, "diffusion-noise", epoch, shard.id(row)), d, schedule, pUncond);
                 int condition = draw.dropCondition() ? classes : checkedLabel(shard, row, classes);
                 input(shard, row, draw, alphaBars, condition, classes, x, i, scratch);
-                System.arraycopy(draw.eps(), 0, y, i * d, d);
+                System.arraycopy(scratch, 0, y, i * d, d);
             }
             return new Minibatch(Nd4j.create(x, new long[] {b, width}, 'c'), Nd4j.create(y, new long[] {b, d}, 'c'), b);
         }
@@ -86,13 +88,14 @@ public final class DiffusionTargets {
     /**
      * Unlearning a class (SALUN-SPEC §5): a forget row with class {@code c_f} is fitted to the model's
      * own current prediction under the mismatched condition {@code c' = (c_f + 1) mod K}, i.e.
-     * {@code ‖ε̂θ(x_t, t | c_f) − stopgrad(ε̂θ(x_t, t | c'))‖²}; a retain row keeps the ordinary
+     * {@code ‖x̂θ(x_t, t | c_f) − stopgrad(x̂θ(x_t, t | c'))‖²} (the ε-space loss of the spec is this
+     * times the step's signal-to-noise ratio, {@link Denoiser}); a retain row keeps the ordinary
      * denoising objective weighted {@code beta}. Used masked (SalUn-gen) and unmasked (RL-gen).
      *
      * <p>The weight enters through the target, not a label mask (DL4J's output layer would also
      * scale its forward pass by the mask): with the row's current prediction {@code f}, the target
-     * {@code y' = f − β(f − ε)} gives the MSE gradient {@code 2(f − y') = 2β(f − ε)}, exactly β times
-     * the denoising gradient. The loss DL4J reports is then {@code β²‖f − ε‖²} for retain rows.
+     * {@code y' = f − β(f − x0)} gives the MSE gradient {@code 2(f − y') = 2β(f − x0)}, exactly β times
+     * the denoising gradient. The loss DL4J reports is then {@code β²‖f − x0‖²} for retain rows.
      */
     public record Forgetting(long seed, NoiseSchedule schedule, double pUncond, double beta) implements Targets {
         public Forgetting {
@@ -108,7 +111,7 @@ public final class DiffusionTargets {
             int width = Conditioning.inputLength(d, classes);
             double[] alphaBars = schedule.alphaBars();
             float[] x = new float[b * width];
-            float[] eps = new float[b * d];
+            float[] clean = new float[b * d];
             float[] scratch = new float[d];
             // the rows the current model predicts for: forget rows under c', retain rows as they are fed
             float[] probe = new float[b * width];
@@ -123,7 +126,7 @@ public final class DiffusionTargets {
                     Draw draw = Draw.of(Seeds.derive(seed, "diffusion-retain", epoch, shard.id(row)), d, schedule, pUncond);
                     input(shard, row, draw, alphaBars, draw.dropCondition() ? classes : label, classes, x, i, scratch);
                     System.arraycopy(x, i * width, probe, i * width, width);
-                    System.arraycopy(draw.eps(), 0, eps, i * d, d);
+                    System.arraycopy(scratch, 0, clean, i * d, d);
                 }
             }
             // predictions at the current parameters: constants of this step (stop-gradient)
@@ -132,7 +135,7 @@ public final class DiffusionTargets {
             for (int i = 0; i < b; i++) {
                 boolean forget = shard.forget(order[from + i]);
                 for (int p = i * d; p < (i + 1) * d; p++) {
-                    y[p] = forget ? f[p] : (float) (f[p] - beta * (f[p] - eps[p]));
+                    y[p] = forget ? f[p] : (float) (f[p] - beta * (f[p] - clean[p]));
                 }
             }
             return new Minibatch(Nd4j.create(x, new long[] {b, width}, 'c'), Nd4j.create(y, new long[] {b, d}, 'c'), b);

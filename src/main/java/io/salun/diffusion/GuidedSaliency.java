@@ -16,13 +16,16 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * The saliency of a diffusion model for a forgotten class (SALUN-SPEC §5):
- * {@code g = Σ ∇θ ‖ε − ε̃θ(x_t, t | c)‖²} over the forget images, with the guided prediction
- * {@code ε̃ = (1 + w)·ε̂θ(x_t|c) − w·ε̂θ(x_t|∅)}; the mask keeps the top {@code ratio} of
- * {@code |g|}. Summed per partition, {@code treeReduce}d, top-k on the driver: the stages of
+ * {@code g = Σ ∇θ ‖x0 − x̃θ(x_t, t | c)‖²} over the forget images, with the guided prediction
+ * {@code x̃ = (1 + w)·x̂θ(x_t|c) − w·x̂θ(x_t|∅)} — the spec's guided ε-loss in the clean-image
+ * parameterisation of {@link Denoiser} (the guided ε̃ derived from x̃ is linear in it, and
+ * {@code ‖ε − ε̃‖² = SNR(t)·‖x0 − x̃‖²}; the mask sums the x0-space loss, without the SNR factor that
+ * would let the least noisy steps outweigh all others by up to 10⁴). The mask keeps the top
+ * {@code ratio} of {@code |g|}. Summed per partition, {@code treeReduce}d, top-k on the driver: the stages of
  * classification's saliency.
  *
  * <p>The guided loss involves two forward passes of one network. With {@code f_c}, {@code f_∅}
- * the two predictions and {@code r = ε − (1+w)f_c + w·f_∅}, its gradient with respect to the
+ * the two predictions and {@code r = x0 − (1+w)f_c + w·f_∅}, its gradient with respect to the
  * outputs is {@code ∂/∂f_c = −2(1+w)r}, {@code ∂/∂f_∅ = 2w·r}. An ordinary MSE term
  * {@code ‖f − y‖²} has {@code ∂/∂f = 2(f − y)}, so one DL4J backward pass over the stacked
  * {@code 2B} rows with the constant targets {@code y_c = f_c + (1+w)r} and {@code y_∅ = f_∅ − w·r}
@@ -45,7 +48,7 @@ public final class GuidedSaliency {
         for (int from = 0; from < shard.size(); from += batchSize) {
             int b = Math.min(shard.size(), from + batchSize) - from;
             float[] x = new float[2 * b * width];
-            float[] eps = new float[b * d];
+            float[] clean = new float[b * d];
             for (int i = 0; i < b; i++) {
                 int row = from + i;
                 DiffusionTargets.Draw draw = DiffusionTargets.Draw.of(
@@ -53,7 +56,7 @@ public final class GuidedSaliency {
                 int label = DiffusionTargets.checkedLabel(shard, row, classes);
                 DiffusionTargets.input(shard, row, draw, alphaBars, label, classes, x, i, scratch);
                 DiffusionTargets.input(shard, row, draw, alphaBars, classes, classes, x, b + i, scratch);
-                System.arraycopy(draw.eps(), 0, eps, i * d, d);
+                System.arraycopy(scratch, 0, clean, i * d, d);
             }
             INDArray features = Nd4j.create(x, new long[] {2L * b, width}, 'c');
             float[] f = net.output(features, false).dup('c').data().asFloat();
@@ -62,7 +65,7 @@ public final class GuidedSaliency {
                 for (int p = 0; p < d; p++) {
                     float fc = f[i * d + p];
                     float fu = f[(b + i) * d + p];
-                    double r = eps[i * d + p] - (1 + guidance) * fc + guidance * fu;
+                    double r = clean[i * d + p] - (1 + guidance) * fc + guidance * fu;
                     labels[i * d + p] = (float) (fc + (1 + guidance) * r);
                     labels[(b + i) * d + p] = (float) (fu - guidance * r);
                 }

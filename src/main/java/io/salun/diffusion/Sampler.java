@@ -8,9 +8,10 @@ import java.util.SplittableRandom;
 
 /**
  * Guided DDIM sampling (Song et al. 2021, η = 0) with classifier-free guidance (Ho &amp; Salimans
- * 2022): at each of {@code steps} timesteps spaced evenly over the schedule, the prediction is
- * {@code ε̃ = (1 + w)·ε̂(x_t|c) − w·ε̂(x_t|∅)}; the predicted clean image is clipped to [−1, 1]
- * and the step moves to the previous timestep deterministically. Image {@code i} starts from noise
+ * 2022): at each of {@code steps} timesteps spaced evenly over the schedule, the guided clean-image
+ * prediction is {@code x̃ = (1 + w)·x̂(x_t|c) − w·x̂(x_t|∅)}, clipped to [−1, 1]; the noise it
+ * implies, {@code ε = (x_t − √ᾱ_t·x̃)/√(1 − ᾱ_t)}, carries the step to the previous timestep
+ * deterministically. Image {@code i} starts from noise
  * seeded by (seed, its class, its index within the class), so a batch's composition never changes
  * an image: the same model and seed give the same pictures, and two models given the same seed
  * start from the same noise (before/after grids are comparable image by image).
@@ -72,11 +73,10 @@ public final class Sampler {
             float[] out = net.output(Nd4j.create(input, new long[] {2L * n, width}, 'c'), false).dup('c').data().asFloat();
             for (int i = 0; i < n; i++) {
                 for (int p = 0; p < d; p++) {
-                    double eps = (1 + guidance) * out[i * d + p] - guidance * out[(n + i) * d + p];
-                    double x0 = (x[i][p] - Math.sqrt(1 - a) * eps) / Math.sqrt(a);
+                    double x0 = (1 + guidance) * out[i * d + p] - guidance * out[(n + i) * d + p];
                     x0 = Math.max(-1, Math.min(1, x0));
-                    double epsClipped = (x[i][p] - Math.sqrt(a) * x0) / Math.sqrt(1 - a);
-                    x[i][p] = (float) (Math.sqrt(aPrev) * x0 + Math.sqrt(1 - aPrev) * epsClipped);
+                    double eps = (x[i][p] - Math.sqrt(a) * x0) / Math.sqrt(1 - a);
+                    x[i][p] = (float) (Math.sqrt(aPrev) * x0 + Math.sqrt(1 - aPrev) * eps);
                 }
             }
         }

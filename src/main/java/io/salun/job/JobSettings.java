@@ -187,7 +187,7 @@ public final class JobSettings {
             "replace an existing output folder or model file");
 
     public static final Setting<Optional<String>> DIFFUSION_MODEL = Setting.optionalString("diffusion.model",
-            "the class-conditional diffusion model (DL4J zip, Hadoop URI); empty: work/models/ddpm-<hash of the"
+            "the class-conditional diffusion model (DL4J zip, Hadoop URI); empty: work/models/ddpm-x0-<hash of the"
                     + " diffusion training settings>.zip");
     public static final Setting<Boolean> DIFFUSION_TRAIN_IF_MISSING = Setting.bool("diffusion.train-if-missing", false,
             "unlearn-diffusion: train the diffusion model first when diffusion.model does not exist yet");

@@ -21,7 +21,7 @@ final class ModelPaths {
     /** The diffusion model: {@code diffusion.model}, or a cache keyed by the diffusion training settings. */
     static String diffusion(Settings settings) {
         return settings.get(JobSettings.DIFFUSION_MODEL).orElseGet(() ->
-                "work/models/ddpm-" + key(settings, JobSettings.DIFFUSION_TRAINING_KEYS, java.util.List.of()) + ".zip");
+                "work/models/ddpm-x0-" + key(settings, JobSettings.DIFFUSION_TRAINING_KEYS, java.util.List.of()) + ".zip");
     }
 
     /** First 12 hex digits of the SHA-256 of the settings that decide the trained model. */

@@ -109,7 +109,7 @@ public final class UnlearnDiffusionCommand {
                         + ", found " + forgetClass);
             }
             Manifest manifest = new Manifest("unlearn-diffusion");
-            manifest.input("diffusionModel", diffusionPath, FileDigests.of(diffusionPath, hadoop, null), Map.of());
+            manifest.input("originalModel", diffusionPath, FileDigests.of(diffusionPath, hadoop, null), Map.of());
             manifest.input("classifier", classifierPath, FileDigests.of(classifierPath, hadoop, null), Map.of());
 
             JavaRDD<Example> flagged = data.training().map(e -> e.withForget(e.label() == forgetClass));

@@ -27,7 +27,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The saliency gradient of the guided diffusion loss, computed by one weighted DL4J backward pass,
- * against central finite differences of the loss itself, {@code Σ (1/d)‖ε − (1+w)f(x|c) + w·f(x|∅)‖²},
+ * against central finite differences of the loss itself, {@code Σ (1/d)‖x0 − (1+w)f(x|c) + w·f(x|∅)‖²},
  * evaluated directly with two forward passes (double precision).
  */
 class GuidedSaliencyTest {
@@ -92,7 +92,7 @@ class GuidedSaliencyTest {
             double[] fu = net.output(Nd4j.createFromArray(uncond).castTo(DataType.DOUBLE).reshape(1, width), false).toDoubleVector();
             double sq = 0;
             for (int p = 0; p < D; p++) {
-                double r = draw.eps()[p] - (1 + W) * fc[p] + W * fu[p];
+                double r = scratch[p] - (1 + W) * fc[p] + W * fu[p];
                 sq += r * r;
             }
             total += sq / D;
