@@ -108,9 +108,16 @@ class NoiseScheduleTest {
             assertArrayEquals(whole.features().getRow(row).toFloatVector(), part.features().getRow(k).toFloatVector());
             assertArrayEquals(whole.labels().getRow(row).toFloatVector(), part.labels().getRow(k).toFloatVector());
         }
-        // another epoch draws other noise
+        // the target is the clean image in model scale; another epoch draws other noise for the same target
+        for (int i = 0; i < 10; i++) {
+            float[] clean = whole.labels().getRow(i).toFloatVector();
+            for (int p = 0; p < 9; p++) {
+                assertEquals(2 * (((i * 9 + p) % 7) / 7f) - 1, clean[p], 1e-6);
+            }
+        }
         Minibatch next = targets.minibatch(null, shard, order, 0, 10, 3, 5);
-        assertTrue(!java.util.Arrays.equals(whole.labels().getRow(0).toFloatVector(), next.labels().getRow(0).toFloatVector()));
+        assertArrayEquals(whole.labels().toFloatMatrix()[0], next.labels().toFloatMatrix()[0]);
+        assertTrue(!java.util.Arrays.equals(whole.features().getRow(0).toFloatVector(), next.features().getRow(0).toFloatVector()));
         // every condition is the row's class or the null slot (index K = 3)
         for (int i = 0; i < 10; i++) {
             float[] row = whole.features().getRow(i).toFloatVector();
