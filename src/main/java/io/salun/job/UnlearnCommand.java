@@ -244,14 +244,19 @@ public final class UnlearnCommand {
      * its weights are finite and that every label of the data is one of its classes.
      */
     static int checkCompatible(MultiLayerNetwork net, Datasets data, String modelPath) {
+        return checkCompatible(net, data, modelPath, "model.path");
+    }
+
+    /** As {@link #checkCompatible(MultiLayerNetwork, Datasets, String)}, naming {@code setting} in errors. */
+    static int checkCompatible(MultiLayerNetwork net, Datasets data, String modelPath, String setting) {
         if (!(net.getOutputLayer().conf().getLayer() instanceof FeedForwardLayer out)) {
-            throw new InvalidInputException("model.path: " + modelPath + " does not end in a classification output layer");
+            throw new InvalidInputException(setting + ": " + modelPath + " does not end in a classification output layer");
         }
         int features = data.featureLength();
         try {
             net.output(Nd4j.zeros(1, features), false);
         } catch (RuntimeException e) {
-            throw new InvalidInputException("model.path: " + modelPath + " does not accept " + data.shape()
+            throw new InvalidInputException(setting + ": " + modelPath + " does not accept " + data.shape()
                     + " images (" + features + " features): " + e.getMessage(), e);
         }
         float[] params = net.params().toFloatVector();
@@ -262,7 +267,7 @@ public final class UnlearnCommand {
             }
         }
         if (nonFinite > 0) {
-            throw new InvalidInputException("model.path: " + modelPath + " has " + nonFinite + " NaN or infinite"
+            throw new InvalidInputException(setting + ": " + modelPath + " has " + nonFinite + " NaN or infinite"
                     + " parameters of " + params.length + "; expected a trained model with finite weights");
         }
         int classes = (int) out.getNOut();

@@ -96,7 +96,8 @@ public final class UnlearnDiffusionCommand {
             MultiLayerNetwork classifier = settings.get(JobSettings.DIFFUSION_CLASSIFIER).isPresent()
                     ? ModelStore.load(classifierPath, "diffusion.classifier", hadoop)
                     : TrainCommand.loadOrTrain(sc, settings, data);
-            int classes = UnlearnCommand.checkCompatible(classifier, data, classifierPath);
+            int classes = UnlearnCommand.checkCompatible(classifier, data, classifierPath,
+                    settings.get(JobSettings.DIFFUSION_CLASSIFIER).isPresent() ? "diffusion.classifier" : "model.path");
             int d = data.featureLength();
             MultiLayerNetwork ddpm = TrainDiffusionCommand.loadOrTrain(sc, settings, data);
             int modelClasses = Denoiser.check(ddpm, d, "diffusion.model", diffusionPath);
