@@ -10,6 +10,21 @@ public final class TrainingDivergedException extends RuntimeException {
 
     public TrainingDivergedException(String stage, int epoch, int round, double loss) {
         super(stage + " diverged at epoch " + (epoch + 1) + ", round " + (round + 1) + " (mean loss " + loss
-                + "); lower the stage's learning rate (" + stage + ".lr) and run again");
+                + "); lower the stage's learning rate (" + learningRateSetting(stage) + ") and run again");
+    }
+
+    /** The setting that holds a stage's learning rate. */
+    static String learningRateSetting(String stage) {
+        if (stage.equals("train")) {
+            return "train.lr";
+        }
+        if (stage.equals("train-diffusion")) {
+            return "diffusion.lr";
+        }
+        if (stage.endsWith("-gen")) {
+            return "diffusion.unlearn.lr";
+        }
+        String method = stage.replace("+mask", "");
+        return "unlearn.lr, or benchmark." + method + ".lr in a benchmark";
     }
 }
