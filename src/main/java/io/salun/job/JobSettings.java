@@ -223,8 +223,9 @@ public final class JobSettings {
             1, 1_000_000, "unlearn-diffusion: minibatch steps per partition between parameter averages");
     public static final Setting<Double> DIFFUSION_UNLEARN_LR = Setting.decimal("diffusion.unlearn.lr", 1e-4,
             Interval.greaterThan(0), "unlearn-diffusion: Adam learning rate");
-    public static final Setting<Double> DIFFUSION_UNLEARN_BETA = Setting.decimal("diffusion.unlearn.beta", 1e-3,
-            Interval.atLeast(0), "unlearn-diffusion: weight of the retain images' ordinary diffusion loss");
+    public static final Setting<Double> DIFFUSION_UNLEARN_BETA = Setting.decimal("diffusion.unlearn.beta", 1.0,
+            Interval.atLeast(0), "unlearn-diffusion: weight of the retain images' ordinary diffusion loss (the reference's"
+                    + " 1e-3 wrecked the other classes of this MLP denoiser: docs/RESULTS.md)");
     public static final Setting<Double> DIFFUSION_UNLEARN_CLIP = Setting.decimal("diffusion.unlearn.clip", 1.0,
             Interval.greaterThan(0), "unlearn-diffusion: bound on the L2 norm of each step's mean gradient");
     public static final Setting<Integer> DIFFUSION_SAMPLE_PER_CLASS = Setting.integer("diffusion.sample.per-class", 100, 2,
