@@ -304,7 +304,7 @@ public final class UnlearnDiffusionCommand {
             RunReport.lossRows(o.losses(), flat);
             losses.put(o.method() + "-gen", flat);
         }
-        page.image(io.salun.report.Charts.lines("Unlearning loss per round (forget term + beta x retain term)", "round",
+        page.image(io.salun.report.Charts.lines("Unlearning loss per round as fitted (forget term + beta^2 x retain term)", "round",
                 "loss", losses), "unlearning loss per round");
         page.heading("Samples: one row per class, same starting noise in every grid");
         page.paragraph("original");
