@@ -5,8 +5,11 @@ import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.updater.BaseMultiLayerUpdater;
 import org.deeplearning4j.nn.updater.UpdaterBlock;
 import org.deeplearning4j.optimize.api.BaseTrainingListener;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+
+import java.nio.FloatBuffer;
 
 /**
  * Exact masking of a DL4J training step (SALUN-SPEC §2):
@@ -31,12 +34,16 @@ public final class MaskedUpdate extends BaseTrainingListener {
     private final int[] frozen;
     private final float[] frozenValues;
     private final INDArray stateMask;
+    /** Whether the parameters can be written in place through a host (NIO) view: ND4J's CPU backend. */
+    private final boolean hostParameters;
 
     private MaskedUpdate(INDArray gradientMask, int[] frozen, float[] frozenValues, INDArray stateMask) {
         this.gradientMask = gradientMask;
         this.frozen = frozen;
         this.frozenValues = frozenValues;
         this.stateMask = stateMask;
+        this.hostParameters = "CPU".equalsIgnoreCase(
+                Nd4j.getExecutioner().getEnvironmentInformation().getProperty("backend"));
     }
 
     /**
@@ -110,13 +117,39 @@ public final class MaskedUpdate extends BaseTrainingListener {
     }
 
     private void projectParameters(INDArray params) {
-        // a copy-out, overwrite, copy-back on flat arrays: two memcpy-speed passes, and a plain
-        // store keeps the anchor's exact bits (−0.0 included), which arithmetic masking would not
+        if (frozen.length == 0) {
+            return;
+        }
+        // a plain store keeps the anchor's exact bits (−0.0 included), which arithmetic masking
+        // (θ·m + θo·(1−m)) would not
+        FloatBuffer host = hostView(params);
+        if (host != null) {
+            // in place: no copy of the N parameters, no allocation (about 10× cheaper than below)
+            for (int f = 0; f < frozen.length; f++) {
+                host.put(frozen[f], frozenValues[f]);
+            }
+            return;
+        }
+        // other backends or layouts: copy out, overwrite, copy back
         float[] p = params.toFloatVector();
         for (int f = 0; f < frozen.length; f++) {
             p[frozen[f]] = frozenValues[f];
         }
         params.assign(Nd4j.createFromArray(p).reshape(params.shape()));
+    }
+
+    /**
+     * The parameters' host memory as a float buffer indexed like the flat parameter vector, when
+     * they are contiguous floats at the start of their buffer on the CPU backend (a network's
+     * flattened parameters are); null otherwise.
+     */
+    private FloatBuffer hostView(INDArray params) {
+        if (!hostParameters || params.dataType() != DataType.FLOAT || params.isView()
+                || params.data().offset() != 0 || params.elementWiseStride() != 1) {
+            return null;
+        }
+        FloatBuffer buffer = params.data().asNioFloat();
+        return buffer.capacity() >= params.length() ? buffer : null;
     }
 
     private void projectState(MultiLayerNetwork net) {
