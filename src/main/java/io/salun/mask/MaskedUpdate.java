@@ -105,12 +105,18 @@ public final class MaskedUpdate extends BaseTrainingListener {
 
     @Override
     public void onGradientCalculation(Model model) {
+        if (frozen.length == 0) {
+            return; // nothing masked: multiplying by ones changes no bit
+        }
         INDArray g = model.gradient().gradient();
         g.muli(gradientMask.reshape(g.shape()));
     }
 
     @Override
     public void iterationDone(Model model, int iteration, int epoch) {
+        if (frozen.length == 0) {
+            return;
+        }
         MultiLayerNetwork net = (MultiLayerNetwork) model;
         projectParameters(net.params());
         projectState(net);
