@@ -5,11 +5,10 @@ import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.updater.BaseMultiLayerUpdater;
 import org.deeplearning4j.nn.updater.UpdaterBlock;
 import org.deeplearning4j.optimize.api.BaseTrainingListener;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
-import java.nio.FloatBuffer;
+import java.util.Arrays;
 
 /**
  * Exact masking of a DL4J training step (SALUN-SPEC §2):
@@ -34,16 +33,19 @@ public final class MaskedUpdate extends BaseTrainingListener {
     private final int[] frozen;
     private final float[] frozenValues;
     private final INDArray stateMask;
-    /** Whether the parameters can be written in place through a host (NIO) view: ND4J's CPU backend. */
-    private final boolean hostParameters;
+    /** θo at masked-out positions, −0.0 at trainable ones: the addend of the native projection. */
+    private final INDArray anchorAddend;
+    /** Masked-out positions whose anchor the arithmetic cannot reproduce (−0.0, ±∞, NaN). */
+    private final int[] fixUps;
 
-    private MaskedUpdate(INDArray gradientMask, int[] frozen, float[] frozenValues, INDArray stateMask) {
+    private MaskedUpdate(INDArray gradientMask, int[] frozen, float[] frozenValues, INDArray stateMask,
+                         INDArray anchorAddend, int[] fixUps) {
         this.gradientMask = gradientMask;
         this.frozen = frozen;
         this.frozenValues = frozenValues;
         this.stateMask = stateMask;
-        this.hostParameters = "CPU".equalsIgnoreCase(
-                Nd4j.getExecutioner().getEnvironmentInformation().getProperty("backend"));
+        this.anchorAddend = anchorAddend;
+        this.fixUps = fixUps;
     }
 
     /**
@@ -61,14 +63,29 @@ public final class MaskedUpdate extends BaseTrainingListener {
         float[] anchor = params.toFloatVector();
         int[] frozen = new int[mask.size() - mask.cardinality()];
         float[] frozenValues = new float[frozen.length];
+        int fixUpCount = 0;
         for (int i = 0, f = 0; i < anchor.length; i++) {
             if (!mask.get(i)) {
                 frozen[f] = i;
                 frozenValues[f++] = anchor[i];
+                if (needsFixUp(anchor[i])) {
+                    fixUpCount++;
+                }
             }
         }
+        // the addend reuses the anchor copy: θo stays at masked-out positions, −0.0 elsewhere
+        int[] fixUps = new int[fixUpCount];
+        for (int i = 0, u = 0; i < anchor.length; i++) {
+            if (mask.get(i)) {
+                anchor[i] = -0.0f;
+            } else if (needsFixUp(anchor[i])) {
+                fixUps[u++] = i;
+            }
+        }
+        INDArray anchorAddend = Nd4j.createFromArray(anchor).castTo(params.dataType()).reshape(params.shape());
         INDArray stateMask = stateMask(net, m);
-        MaskedUpdate update = new MaskedUpdate(gradientMask, frozen, frozenValues, stateMask);
+        MaskedUpdate update = new MaskedUpdate(gradientMask, frozen, frozenValues, stateMask, anchorAddend,
+                fixUps);
         update.projectState(net);
         net.addListeners(update);
         return update;
@@ -122,21 +139,33 @@ public final class MaskedUpdate extends BaseTrainingListener {
         projectState(net);
     }
 
+    /**
+     * θ ← θ·m + a with a = θo at masked-out positions and −0.0 elsewhere: two native passes over
+     * the parameters in place, no copies. Bit-exact: at trainable positions θ·1 + (−0.0) = θ for
+     * every θ (±0.0 included); at masked-out ones θ·0 = ±0.0 for finite θ, and ±0.0 + θo = θo for
+     * θo ≠ 0 and for θo = +0.0. The anchors the arithmetic cannot reproduce (−0.0, non-finite) are
+     * stored afterwards, and a step that left a non-finite value anywhere (where θ·0 would be NaN)
+     * falls back to storing every anchor.
+     *
+     * <p>(Writing the anchors from Java, by a copy-out/copy-back or through a host view of the
+     * buffer, cost 3–12 ms per LeNet step inside training here, with tens of thousands of page
+     * faults per epoch; these native passes cost about 0.5 ms.)
+     */
     private void projectParameters(INDArray params) {
         if (frozen.length == 0) {
             return;
         }
-        // a plain store keeps the anchor's exact bits (−0.0 included), which arithmetic masking
-        // (θ·m + θo·(1−m)) would not
-        FloatBuffer host = hostView(params);
-        if (host != null) {
-            // in place: no copy of the N parameters, no allocation (about 10× cheaper than below)
-            for (int f = 0; f < frozen.length; f++) {
-                host.put(frozen[f], frozenValues[f]);
-            }
-            return;
+        params.muli(gradientMask).addi(anchorAddend);
+        for (int i : fixUps) {
+            params.putScalar(i, frozenValues[Arrays.binarySearch(frozen, i)]);
         }
-        // other backends or layouts: copy out, overwrite, copy back
+        if (!Double.isFinite(params.sumNumber().doubleValue())) {
+            storeAnchors(params);
+        }
+    }
+
+    /** The plain store of every anchor value: copy out, overwrite, copy back. */
+    private void storeAnchors(INDArray params) {
         float[] p = params.toFloatVector();
         for (int f = 0; f < frozen.length; f++) {
             p[frozen[f]] = frozenValues[f];
@@ -144,18 +173,8 @@ public final class MaskedUpdate extends BaseTrainingListener {
         params.assign(Nd4j.createFromArray(p).reshape(params.shape()));
     }
 
-    /**
-     * The parameters' host memory as a float buffer indexed like the flat parameter vector, when
-     * they are contiguous floats at the start of their buffer on the CPU backend (a network's
-     * flattened parameters are); null otherwise.
-     */
-    private FloatBuffer hostView(INDArray params) {
-        if (!hostParameters || params.dataType() != DataType.FLOAT || params.isView()
-                || params.data().offset() != 0 || params.elementWiseStride() != 1) {
-            return null;
-        }
-        FloatBuffer buffer = params.data().asNioFloat();
-        return buffer.capacity() >= params.length() ? buffer : null;
+    private static boolean needsFixUp(float anchor) {
+        return Float.floatToRawIntBits(anchor) == Float.floatToRawIntBits(-0.0f) || !Float.isFinite(anchor);
     }
 
     private void projectState(MultiLayerNetwork net) {
