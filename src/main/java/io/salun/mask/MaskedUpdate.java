@@ -18,7 +18,8 @@ import java.util.Arrays;
  * <p>Masking the gradient alone does not achieve that in DL4J: L2 is added to the gradient and
  * weight decay to the update inside the updater, after listeners see the gradient. So each step
  * (1) multiplies the flattened gradient by {@code m} when it is computed, then after the update
- * (2) stores θo back into every masked position (a store, so even −0.0 survives) and (3) zeroes the
+ * (2) restores θo bit-exactly at every masked position (see {@link #projectParameters}: even −0.0
+ * survives) and (3) zeroes the
  * updater state (momentum, Adam moments) at masked positions, so no stale state leaks into later
  * steps or into parameter averaging.
  *
