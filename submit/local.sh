@@ -9,7 +9,8 @@
 #   --key=value    overrides any setting of conf/salun.properties and conf/local.properties
 #
 # Environment: JAVA_OPTS (default -Xmx6g), OMP_NUM_THREADS (default 1: one ND4J thread per Spark
-# task, as every core already runs a task).
+# task, as every core already runs a task), ND4J_NATIVE_CLASSIFIER (default: the pom's, plain
+# linux-x86_64; linux-x86_64-onednn runs convolutions through oneDNN, ~3-4x faster, docs/PERFORMANCE.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,8 +33,8 @@ if [ "$command" != settings ] && [ "$data_dir" = /usr/share/datasets/fashion-mni
   fi
 fi
 
-./mvnw -q -B -DskipTests compile dependency:build-classpath \
-  -Dmdep.outputFile=target/classpath.txt -Dmdep.includeScope=compile >&2
+./mvnw -q -B -DskipTests ${ND4J_NATIVE_CLASSIFIER:+-Dnd4j.native.classifier=$ND4J_NATIVE_CLASSIFIER} \
+  compile dependency:build-classpath -Dmdep.outputFile=target/classpath.txt -Dmdep.includeScope=compile >&2
 
 opens="-XX:+IgnoreUnrecognizedVMOptions --add-opens=java.base/java.lang=ALL-UNNAMED --add-opens=java.base/java.lang.invoke=ALL-UNNAMED --add-opens=java.base/java.lang.reflect=ALL-UNNAMED --add-opens=java.base/java.io=ALL-UNNAMED --add-opens=java.base/java.net=ALL-UNNAMED --add-opens=java.base/java.nio=ALL-UNNAMED --add-opens=java.base/java.util=ALL-UNNAMED --add-opens=java.base/java.util.concurrent=ALL-UNNAMED --add-opens=java.base/java.util.concurrent.atomic=ALL-UNNAMED --add-opens=java.base/jdk.internal.ref=ALL-UNNAMED --add-opens=java.base/sun.nio.ch=ALL-UNNAMED --add-opens=java.base/sun.nio.cs=ALL-UNNAMED --add-opens=java.base/sun.security.action=ALL-UNNAMED --add-opens=java.base/sun.util.calendar=ALL-UNNAMED --add-opens=java.security.jgss/sun.security.krb5=ALL-UNNAMED -Djdk.reflect.useDirectMethodHandle=false"
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"

@@ -41,7 +41,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.function.DoubleSupplier;
 
 /**
  * {@code bench}: how fast the engine is, on the reference LeNet and Fashion-MNIST — one masked
@@ -125,25 +124,28 @@ final class BenchCommand {
                     + " repetitions each", start.size(), all.size(), forgetCount, batch, partitions, warmup, repetitions);
 
             Map<String, Object> results = new LinkedHashMap<>();
-            Stats plain = measure("plain DL4J loop, masked", warmup, repetitions, () -> seconds(() ->
-                    LocalSteps.run(start, Optional.of(mask), all, 0, wholeEpoch)));
-            Stats unmasked = measure("plain DL4J loop, no mask", warmup, repetitions, () -> seconds(() ->
-                    LocalSteps.run(start, Optional.empty(), all, 0, wholeEpoch)));
-            Stats sparkOne = measure("Spark engine, 1 partition", warmup, repetitions, () -> seconds(() ->
-                    ParameterAveraging.train(sc, start, single, plan, Optional.of(mask))));
-            Stats sparkAll = measure("Spark engine, " + partitions + " partitions", warmup, repetitions, () -> seconds(() ->
-                    ParameterAveraging.train(sc, start, spread, plan, Optional.of(mask))));
-            Stats saliency = measure("saliency pass", warmup, repetitions, () -> seconds(() ->
+            // process CPU time beside wall time: on a shared machine the wall clock also counts the
+            // time other processes held the core; CPU seconds count only this JVM's own work
+            Map<String, Stats> cpu = new LinkedHashMap<>();
+            Stats plain = measure(cpu, "plain DL4J loop, masked", warmup, repetitions, () ->
+                    LocalSteps.run(start, Optional.of(mask), all, 0, wholeEpoch));
+            Stats unmasked = measure(cpu, "plain DL4J loop, no mask", warmup, repetitions, () ->
+                    LocalSteps.run(start, Optional.empty(), all, 0, wholeEpoch));
+            Stats sparkOne = measure(cpu, "Spark engine, 1 partition", warmup, repetitions, () ->
+                    ParameterAveraging.train(sc, start, single, plan, Optional.of(mask)));
+            Stats sparkAll = measure(cpu, "Spark engine, " + partitions + " partitions", warmup, repetitions, () ->
+                    ParameterAveraging.train(sc, start, spread, plan, Optional.of(mask)));
+            Stats saliency = measure(cpu, "saliency pass", warmup, repetitions, () ->
                     SaliencyStage.gradientSum(sc, start, forget, settings.get(JobSettings.SALIENCY_BATCH), classes,
-                            settings.get(JobSettings.TREE_DEPTH))));
-            Stats round = measure("empty round (broadcast + treeReduce)", warmup, repetitions, () -> seconds(() ->
-                    emptyRound(sc, start, spread, settings.get(JobSettings.TREE_DEPTH))));
-            Stats inference = measure("inference, plain DL4J (batch 500)", warmup, repetitions, () -> seconds(() ->
-                    io.salun.eval.Predictions.count(start.build(), all, 500, classes)));
+                            settings.get(JobSettings.TREE_DEPTH)));
+            Stats round = measure(cpu, "empty round (broadcast + treeReduce)", warmup, repetitions, () ->
+                    emptyRound(sc, start, spread, settings.get(JobSettings.TREE_DEPTH)));
+            Stats inference = measure(cpu, "inference, plain DL4J (batch 500)", warmup, repetitions, () ->
+                    io.salun.eval.Predictions.count(start.build(), all, 500, classes));
             int parameters = start.size();
-            Stats gradientReduce = measure("gradient treeReduce", warmup, repetitions, () -> seconds(() ->
+            Stats gradientReduce = measure(cpu, "gradient treeReduce", warmup, repetitions, () ->
                     spread.map(s -> GradientSum.empty(parameters)).treeReduce(GradientSum::merge,
-                            settings.get(JobSettings.TREE_DEPTH))));
+                            settings.get(JobSettings.TREE_DEPTH)));
 
             results.put("fineTuningEpoch", Map.of(
                     "plainMasked", throughput(plain, all.size()),
@@ -158,6 +160,12 @@ final class BenchCommand {
             double sparkOverhead = sparkOne.median() / plain.median();
             results.put("maskingOverhead", maskingOverhead);
             results.put("sparkOverheadOnePartition", sparkOverhead);
+            Map<String, Object> cpuJson = new LinkedHashMap<>();
+            cpu.forEach((what, st) -> cpuJson.put(what, st.json()));
+            results.put("processCpuSeconds", cpuJson);
+            double maskingOverheadCpu = cpu.get("plain DL4J loop, masked").median()
+                    / cpu.get("plain DL4J loop, no mask").median() - 1;
+            results.put("maskingOverheadCpu", maskingOverheadCpu);
             results.put("memory", memory());
             Map<String, Object> setup = new LinkedHashMap<>();
             setup.put("parameters", start.size());
@@ -169,12 +177,16 @@ final class BenchCommand {
             setup.put("cores", Runtime.getRuntime().availableProcessors());
             setup.put("ompThreads", System.getenv().getOrDefault("OMP_NUM_THREADS", "unset"));
             setup.put("warmup", warmup);
+            setup.put("oneDnn", io.salun.model.NativeHelpers.oneDnnActive());
+            setup.put("nd4jNativeBuild", io.salun.model.NativeHelpers.buildInfo());
             results.put("setup", setup);
             Optional<Map<String, Object>> torch = pytorch(settings, all.size(), warmup, repetitions);
             torch.ifPresent(t -> {
                 results.put("pytorch", t);
                 results.put("dl4jOverPytorchTraining", (all.size() / plain.median()) / rate(t, "trainingEpoch"));
                 results.put("dl4jOverPytorchInference", (all.size() / inference.median()) / rate(t, "inference"));
+                cpuRate(t, "trainingEpoch").ifPresent(r -> results.put("dl4jOverPytorchTrainingCpu",
+                        (all.size() / cpu.get("plain DL4J loop, masked").median()) / r));
             });
             BuildInfo.addProvenance(results, settings, sc, started);
 
@@ -182,11 +194,18 @@ final class BenchCommand {
                     round, gradientReduce, maskingOverhead, sparkOverhead)
                     + String.format(java.util.Locale.ROOT, "%nInference (batch 500, plain DL4J): %.0f records/s.%n",
                             all.size() / inference.median())
+                    + cpuMarkdown(cpu, all.size(), forgetCount, maskingOverheadCpu)
+                    + String.format(java.util.Locale.ROOT, "%nND4J: %s; DL4J oneDNN layer helpers %s.%n",
+                            io.salun.model.NativeHelpers.buildInfo(),
+                            io.salun.model.NativeHelpers.oneDnnActive() ? "in use" : "not in use")
                     + torch.map(t -> String.format(java.util.Locale.ROOT, "PyTorch %s on %s thread(s), same LeNet and"
                             + " records: training %.0f records/s (DL4J %.2f×), inference %.0f records/s (DL4J %.2f×).%n",
                             t.get("torch"), t.get("threads"), rate(t, "trainingEpoch"),
                             (all.size() / plain.median()) / rate(t, "trainingEpoch"), rate(t, "inference"),
-                            (all.size() / inference.median()) / rate(t, "inference")))
+                            (all.size() / inference.median()) / rate(t, "inference"))
+                            + cpuRate(t, "trainingEpoch").map(r -> String.format(java.util.Locale.ROOT,
+                                    "By process CPU time: PyTorch training %.0f records per CPU-second (DL4J %.2f×).%n", r,
+                                    (all.size() / cpu.get("plain DL4J loop, masked").median()) / r)).orElse(""))
                     .orElse("PyTorch: not measured (bench.pytorch=off, or python3 with torch not installed:"
                             + " apt-get install python3-torch).\n");
             out.writeText("bench.json", io.salun.report.RunReport.toJson(results));
@@ -252,24 +271,56 @@ final class BenchCommand {
         }
     }
 
-    private static Stats measure(String what, int warmup, int repetitions, DoubleSupplier seconds) {
+    private static Stats measure(Map<String, Stats> cpu, String what, int warmup, int repetitions, Runnable work) {
         for (int i = 0; i < warmup; i++) {
-            seconds.getAsDouble();
+            work.run();
         }
         List<Double> times = new ArrayList<>();
+        List<Double> cpuTimes = new ArrayList<>();
         for (int i = 0; i < repetitions; i++) {
-            times.add(seconds.getAsDouble());
+            long c0 = processCpuNanos();
+            long t0 = System.nanoTime();
+            work.run();
+            times.add((System.nanoTime() - t0) / 1e9);
+            cpuTimes.add((processCpuNanos() - c0) / 1e9);
         }
         Stats s = Stats.of(times);
-        LOG.info("bench: {}: median {} s (min {}, max {})", what, String.format("%.3f", s.median()),
-                String.format("%.3f", s.min()), String.format("%.3f", s.max()));
+        Stats c = Stats.of(cpuTimes);
+        cpu.put(what, c);
+        LOG.info("bench: {}: median {} s (min {}, max {}); process CPU median {} s (min {})", what,
+                String.format("%.3f", s.median()), String.format("%.3f", s.min()), String.format("%.3f", s.max()),
+                String.format("%.3f", c.median()), String.format("%.3f", c.min()));
         return s;
     }
 
-    private static double seconds(Runnable work) {
-        long t0 = System.nanoTime();
-        work.run();
-        return (System.nanoTime() - t0) / 1e9;
+    /** CPU time of every thread of this JVM so far (0 where the platform does not report it). */
+    private static long processCpuNanos() {
+        if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+            return Math.max(0, os.getProcessCpuTime());
+        }
+        return 0;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Optional<Double> cpuRate(Map<String, Object> torch, String what) {
+        Object cpu = ((Map<String, Object>) torch.get(what)).get("cpuSeconds");
+        if (!(cpu instanceof Map<?, ?> m) || !(m.get("median") instanceof Number median) || median.doubleValue() <= 0) {
+            return Optional.empty();
+        }
+        return Optional.of(((Number) torch.get("records")).doubleValue() / median.doubleValue());
+    }
+
+    private static String cpuMarkdown(Map<String, Stats> cpu, long records, long forget, double maskingOverheadCpu) {
+        StringBuilder md = new StringBuilder(String.format(java.util.Locale.ROOT, "%nProcess CPU time (all threads of"
+                + " this JVM; other processes' load does not count): masking costs %+.1f %% by CPU time.%n%n"
+                + "| measurement | CPU median | CPU range | records per CPU-second (median) |%n|---|---:|---:|---:|%n",
+                100 * maskingOverheadCpu));
+        cpu.forEach((what, s) -> {
+            long n = what.startsWith("saliency") ? forget
+                    : what.startsWith("empty") || what.startsWith("gradient") ? 0 : records;
+            row(md, what, s, n);
+        });
+        return md.toString();
     }
 
     private static Map<String, Object> throughput(Stats seconds, long records) {

@@ -61,6 +61,7 @@ public final class Main {
 
     /** Runs a command; returns the exit code. */
     public static int run(String[] args) {
+        io.salun.model.NativeHelpers.enable();
         try {
             if (args.length == 1 && (args[0].equals("help") || args[0].equals("--help") || args[0].equals("-h"))) {
                 CONSOLE.info(USAGE);

@@ -16,6 +16,11 @@ import java.io.Serializable;
 public record NetworkSnapshot(String configurationJson, float[] parameters, float[] updaterState,
                               int iteration, int epoch) implements Serializable {
 
+    static {
+        // before any layer of this JVM exists (executors build every network from a snapshot)
+        NativeHelpers.enable();
+    }
+
     /** Captures {@code net} (parameters and updater state are copied). */
     public static NetworkSnapshot of(MultiLayerNetwork net) {
         INDArray state = net.getUpdater(true).getStateViewArray();
