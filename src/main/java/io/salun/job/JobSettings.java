@@ -215,13 +215,13 @@ public final class JobSettings {
             Interval.openClosed(0, 1), "unlearn-diffusion: fraction of parameters SalUn-gen's mask keeps trainable");
     public static final Setting<Double> DIFFUSION_GUIDANCE = Setting.decimal("diffusion.guidance", 2.0, Interval.atLeast(0),
             "classifier-free guidance weight w of the saliency loss and of sampling: (1+w)·eps(c) - w·eps(null)");
-    public static final Setting<Integer> DIFFUSION_UNLEARN_EPOCHS = Setting.integer("diffusion.unlearn.epochs", 20, 1, 100_000,
+    public static final Setting<Integer> DIFFUSION_UNLEARN_EPOCHS = Setting.integer("diffusion.unlearn.epochs", 10, 1, 100_000,
             "unlearn-diffusion: epochs over the forget images and an equal-sized seeded sample of retain images");
     public static final Setting<Integer> DIFFUSION_UNLEARN_BATCH = Setting.integer("diffusion.unlearn.batch", 128, 1, 1_000_000,
             "unlearn-diffusion: minibatch size (forget and retain rows mixed)");
     public static final Setting<Integer> DIFFUSION_UNLEARN_LOCAL_STEPS = Setting.integer("diffusion.unlearn.local-steps", 4,
             1, 1_000_000, "unlearn-diffusion: minibatch steps per partition between parameter averages");
-    public static final Setting<Double> DIFFUSION_UNLEARN_LR = Setting.decimal("diffusion.unlearn.lr", 1e-4,
+    public static final Setting<Double> DIFFUSION_UNLEARN_LR = Setting.decimal("diffusion.unlearn.lr", 5e-4,
             Interval.greaterThan(0), "unlearn-diffusion: Adam learning rate");
     public static final Setting<Double> DIFFUSION_UNLEARN_BETA = Setting.decimal("diffusion.unlearn.beta", 1.0,
             Interval.atLeast(0), "unlearn-diffusion: weight of the retain images' ordinary diffusion loss (the reference's"
