@@ -28,7 +28,6 @@ import io.salun.train.DataOrder;
 import io.salun.train.GradientTerm;
 import io.salun.train.ParameterAveraging;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;

@@ -3,7 +3,6 @@ package io.salun.diffusion;
 import io.salun.config.Seeds;
 import io.salun.data.Example;
 import io.salun.data.Shard;
-import io.salun.saliency.GradientSum;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
