@@ -58,6 +58,17 @@ public final class Settings {
      * @throws IllegalArgumentException if the catalogue declares a key twice
      */
     public static Settings load(List<Setting<?>> catalogue, Properties fileValues, Map<String, String> overrides) {
+        return load(catalogue, fileValues, Map.of(), overrides);
+    }
+
+    /**
+     * As {@link #load(List, Properties, Map)}, with {@code fileOrigins} naming the file each
+     * key of {@code fileValues} came from, so an error about it names that file.
+     */
+    public static Settings load(List<Setting<?>> catalogue, Properties fileValues, Map<String, String> fileOrigins,
+                                Map<String, String> overrides) {
+        java.util.function.Function<String, String> origin = key -> fileOrigins.containsKey(key)
+                ? "settings file " + fileOrigins.get(key) : FILE;
         Map<String, Setting<?>> declared = new TreeMap<>();
         for (Setting<?> setting : catalogue) {
             if (declared.put(setting.key(), setting) != null) {
@@ -70,7 +81,7 @@ public final class Settings {
             fromFile.put(key, fileValues.getProperty(key));
         }
         fromFile.keySet().stream().filter(k -> !declared.containsKey(k))
-                .forEach(k -> problems.add(unknown(k, FILE, declared)));
+                .forEach(k -> problems.add(unknown(k, origin.apply(k), declared)));
         overrides.keySet().stream().filter(k -> !declared.containsKey(k)).sorted()
                 .forEach(k -> problems.add(unknown(k, COMMAND_LINE + " --" + k, declared)));
 
@@ -81,7 +92,7 @@ public final class Settings {
                 if (overrides.containsKey(key)) {
                     values.put(key, setting.parse(overrides.get(key), COMMAND_LINE + " --" + key));
                 } else if (fromFile.containsKey(key)) {
-                    values.put(key, setting.parse(fromFile.get(key), FILE));
+                    values.put(key, setting.parse(fromFile.get(key), origin.apply(key)));
                 } else {
                     values.put(key, setting.defaultValue());
                 }

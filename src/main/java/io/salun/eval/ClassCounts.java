@@ -4,14 +4,16 @@ import java.io.Serializable;
 import java.util.Set;
 
 /**
- * Per-class tallies of correct predictions (aggregator shape: {@link #add}, {@link #merge}).
- * Accuracy in percent = 100 · correct / total over the chosen classes.
+ * Per-class tallies of correct predictions and the summed cross-entropy of the true labels
+ * (aggregator shape: {@link #add}, {@link #merge}). Accuracy in percent = 100 · correct / total
+ * over the chosen classes; mean loss = Σ −ln p(y|x) / total.
  */
 public final class ClassCounts implements Serializable {
     private static final long serialVersionUID = 1L;
 
     private final long[] correct;
     private final long[] total;
+    private double lossSum;
 
     private ClassCounts(int classes) {
         this.correct = new long[classes];
@@ -31,6 +33,12 @@ public final class ClassCounts implements Serializable {
         return this;
     }
 
+    /** Records one prediction and its cross-entropy {@code −ln p(trueLabel | x)}. */
+    public ClassCounts add(int trueLabel, int predicted, double loss) {
+        lossSum += loss;
+        return add(trueLabel, predicted);
+    }
+
     public ClassCounts merge(ClassCounts other) {
         if (other.total.length != total.length) {
             throw new IllegalArgumentException("cannot merge counts over " + total.length + " and "
@@ -40,6 +48,7 @@ public final class ClassCounts implements Serializable {
             correct[c] += other.correct[c];
             total[c] += other.total[c];
         }
+        lossSum += other.lossSum;
         return this;
     }
 
@@ -49,6 +58,12 @@ public final class ClassCounts implements Serializable {
             t += v;
         }
         return t;
+    }
+
+    /** Mean cross-entropy of the true labels; NaN when there is nothing to count. */
+    public double meanLoss() {
+        long n = total();
+        return n == 0 ? Double.NaN : lossSum / n;
     }
 
     /** Accuracy (%) over every class; NaN when there is nothing to count. */

@@ -50,7 +50,7 @@ public final class EvaluationStage {
         double ta = forgotten.isEmpty() ? testCounts.accuracy() : testCounts.accuracyExcluding(forgotten);
         double forgottenTest = forgotten.isEmpty() ? Double.NaN : testCounts.accuracyOf(forgotten);
         double mia = miaEfficacy(sc, model, sets, batchSize, classes);
-        return new Metrics(100.0 - train[0].accuracy(), train[1].accuracy(), ta, mia, forgottenTest);
+        return new Metrics(100.0 - train[0].accuracy(), train[1].accuracy(), ta, mia, forgottenTest, train[0].meanLoss());
     }
 
     /**

@@ -5,10 +5,16 @@ import java.util.List;
 /**
  * The unlearning metrics of SALUN-SPEC §4, in percent: UA = 100 − accuracy on Df, RA = accuracy
  * on Dr, TA = accuracy on Dt (without the forgotten classes in class-wise forgetting),
- * MIA-Efficacy (see {@link MembershipInferenceAttack}), and for class-wise forgetting the accuracy
- * on the forgotten classes' test images (NaN otherwise).
+ * MIA-Efficacy (see {@link MembershipInferenceAttack}), for class-wise forgetting the accuracy
+ * on the forgotten classes' test images (NaN otherwise), and the forget set's mean cross-entropy
+ * of its true labels (what unlearning must change; NaN when not measured).
  */
-public record Metrics(double ua, double ra, double ta, double mia, double forgottenClassTestAccuracy) {
+public record Metrics(double ua, double ra, double ta, double mia, double forgottenClassTestAccuracy, double forgetLoss) {
+
+    /** The metrics without a measured forget loss. */
+    public Metrics(double ua, double ra, double ta, double mia, double forgottenClassTestAccuracy) {
+        this(ua, ra, ta, mia, forgottenClassTestAccuracy, Double.NaN);
+    }
 
     /** The four metrics Avg. Gap averages, in the paper's order. */
     public List<Double> gapMetrics() {

@@ -7,7 +7,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * Inference-mode predictions over a shard, tallied per class separately for forget-set and
- * retain-set rows: {@code [0]} forget rows, {@code [1]} the others.
+ * retain-set rows: {@code [0]} forget rows, {@code [1]} the others, with each row's cross-entropy
+ * {@code −ln p(y|x)} (p floored at the smallest normal double, so a certain mistake counts as a
+ * large finite loss).
  */
 public final class Predictions {
     private Predictions() {
@@ -19,10 +21,13 @@ public final class Predictions {
         for (int from = 0; from < shard.size(); from += batchSize) {
             int to = Math.min(shard.size(), from + batchSize);
             Minibatch batch = Minibatch.inOrder(shard, from, to, classes);
-            INDArray predicted = net.output(batch.features(), false).argMax(1);
+            INDArray probabilities = net.output(batch.features(), false);
+            INDArray predicted = probabilities.argMax(1);
             for (int i = 0; i < batch.size(); i++) {
                 int row = from + i;
-                (shard.forget(row) ? forget : rest).add(shard.label(row), predicted.getInt(i));
+                double p = probabilities.getDouble(i, shard.label(row));
+                (shard.forget(row) ? forget : rest).add(shard.label(row), predicted.getInt(i),
+                        -Math.log(Math.max(p, Double.MIN_NORMAL)));
             }
         }
         return new ClassCounts[] {forget, rest};

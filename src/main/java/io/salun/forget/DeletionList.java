@@ -51,14 +51,17 @@ public final class DeletionList {
             throw new InvalidInputException("forget.ids: no deletion list at " + uri);
         }
         Format format = ids.format().equals("auto") ? detect(spark, uri) : Format.parse(ids.format());
+        if (format != Format.PARQUET) {
+            requireUtf8(spark, uri);
+        }
         Dataset<Row> raw;
         try {
             raw = switch (format) {
                 case TEXT -> ids.timeColumn().isPresent() ? failText(ids) : spark.read().textFile(uri).map(
-                        (org.apache.spark.api.java.function.MapFunction<String, String>) String::trim, Encoders.STRING())
+                        (org.apache.spark.api.java.function.MapFunction<String, String>) DeletionList::clean, Encoders.STRING())
                         .filter((org.apache.spark.api.java.function.FilterFunction<String>) s -> !s.isEmpty() && !s.startsWith("#"))
                         .toDF("id");
-                case CSV -> column(spark.read().option("header", "true").csv(uri), ids, uri, format);
+                case CSV -> column(withoutByteOrderMark(spark.read().option("header", "true").csv(uri)), ids, uri, format);
                 case PARQUET -> column(spark.read().parquet(uri), ids, uri, format);
             };
         } catch (InvalidInputException e) {
@@ -93,6 +96,76 @@ public final class DeletionList {
                     + " the training table's IDs are integers");
         }
         return typed;
+    }
+
+    /** A text line without surrounding blanks and without a UTF-8 byte-order mark (which Spark keeps on the first line). */
+    static String clean(String line) {
+        return line.replace("\uFEFF", "").trim();
+    }
+
+    /** A CSV table whose first column name lost the UTF-8 byte-order mark Spark's reader keeps. */
+    private static Dataset<Row> withoutByteOrderMark(Dataset<Row> table) {
+        for (String c : table.columns()) {
+            if (c.startsWith("\uFEFF")) {
+                table = table.withColumnRenamed(c, c.substring(1));
+            }
+        }
+        return table;
+    }
+
+    /**
+     * Refuses a text or CSV list that is not UTF-8 (or ASCII): a UTF-16 file, recognised by its
+     * byte-order mark or by NUL bytes among its first bytes, would otherwise be read as IDs that
+     * are not integers, or that match nothing.
+     */
+    static void requireUtf8(SparkSession spark, String uri) {
+        Path path = new Path(uri);
+        try {
+            FileSystem fs = path.getFileSystem(spark.sparkContext().hadoopConfiguration());
+            java.util.List<Path> files = new java.util.ArrayList<>();
+            if (fs.getFileStatus(path).isDirectory()) {
+                for (FileStatus f : fs.listStatus(path)) {
+                    String n = f.getPath().getName();
+                    if (f.isFile() && !n.startsWith("_") && !n.startsWith(".")) {
+                        files.add(f.getPath());
+                    }
+                }
+            } else {
+                files.add(path);
+            }
+            for (Path f : files) {
+                byte[] head;
+                org.apache.hadoop.io.compress.CompressionCodec codec =
+                        new org.apache.hadoop.io.compress.CompressionCodecFactory(fs.getConf()).getCodec(f);
+                try (java.io.InputStream raw = fs.open(f);
+                     java.io.InputStream in = codec == null ? raw : codec.createInputStream(raw)) {
+                    head = in.readNBytes(4096);
+                }
+                String encoding = encodingOf(head);
+                if (encoding != null) {
+                    throw new InvalidInputException("forget.ids: " + f + " is " + encoding + "; expected UTF-8 (or ASCII)"
+                            + " text, one ID per line or CSV; convert it first, e.g. iconv -f UTF-16 -t UTF-8");
+                }
+            }
+        } catch (IOException e) {
+            throw new InvalidInputException("forget.ids: cannot read " + uri + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** A description of {@code head}'s encoding when it is not UTF-8, else null. */
+    static String encodingOf(byte[] head) {
+        if (head.length >= 2 && (head[0] & 0xFF) == 0xFF && (head[1] & 0xFF) == 0xFE) {
+            return "UTF-16 little-endian text (it starts with the byte-order mark FF FE)";
+        }
+        if (head.length >= 2 && (head[0] & 0xFF) == 0xFE && (head[1] & 0xFF) == 0xFF) {
+            return "UTF-16 big-endian text (it starts with the byte-order mark FE FF)";
+        }
+        for (byte b : head) {
+            if (b == 0) {
+                return "not UTF-8 text (it holds NUL bytes: UTF-16 without a byte-order mark, or a binary file)";
+            }
+        }
+        return null;
     }
 
     private static org.apache.spark.sql.Column[] concat(org.apache.spark.sql.Column first, org.apache.spark.sql.Column[] rest) {

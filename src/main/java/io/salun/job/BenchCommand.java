@@ -87,7 +87,7 @@ final class BenchCommand {
         long seed = settings.get(JobSettings.SEED);
         String output = settings.get(JobSettings.BENCH_OUTPUT).orElseGet(() -> "work/bench/"
                 + DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss").withZone(ZoneOffset.UTC).format(started));
-        try (OutputDir out = OutputDir.open(output, settings.get(JobSettings.OUTPUT_OVERWRITE), sc.hadoopConfiguration())) {
+        try (OutputDir out = UnlearnCommand.openOutput(sc, settings, output, "bench")) {
             Datasets data = Datasets.load(sc, settings);
             long available = data.training().count();
             if (records > available) {

@@ -47,7 +47,12 @@ public final class BenchmarkCommand {
 
     /** One run of a method at one learning rate. */
     public record Trial(String method, double lr, int epochs, Metrics metrics, double gap, double seconds,
-                        double saliencySeconds, boolean diverged, Unlearning.Outcome outcome) {
+                        double saliencySeconds, boolean diverged, boolean noEffect, Unlearning.Outcome outcome) {
+        /** Whether the trial gave no model to compare: it diverged, or it changed nothing. */
+        public boolean failed() {
+            return diverged || noEffect;
+        }
+
         /** RTE: the unlearning step plus, for masked methods, the saliency pass that made the mask. */
         public double rte() {
             return seconds + saliencySeconds;
@@ -137,11 +142,14 @@ public final class BenchmarkCommand {
         Instant started = Instant.now();
         int depth = settings.get(JobSettings.TREE_DEPTH);
         int evalBatch = settings.get(JobSettings.EVAL_BATCH);
-        try (OutputDir out = OutputDir.open(output, settings.get(JobSettings.OUTPUT_OVERWRITE), sc.hadoopConfiguration())) {
+        try (OutputDir out = UnlearnCommand.openOutput(sc, settings, output, "benchmark")) {
             Datasets data = Datasets.load(sc, settings);
             MultiLayerNetwork original = TrainCommand.loadOrTrain(sc, settings, data);
             int classes = UnlearnCommand.checkCompatible(original, data, ModelPaths.original(settings));
             NetworkSnapshot theta0 = NetworkSnapshot.of(original);
+            if (entries.stream().anyMatch(Entry::masked)) {
+                UnlearnCommand.requireMaskKeepsSome(settings.get(JobSettings.SALIENCY_RATIO), theta0.size(), "saliency.ratio");
+            }
             try (Scenario scenario = Scenario.prepare(sc, settings, data, spec)) {
                 Unlearning.Inputs inputs = new Unlearning.Inputs(theta0, original.getLayerWiseConfigurations(),
                         scenario.all, scenario.forget, scenario.retain, classes, settings.get(JobSettings.SEED), depth);
@@ -168,20 +176,22 @@ public final class BenchmarkCommand {
                         try {
                             Unlearning.Outcome o = Unlearning.run(sc, entry.method(), m,
                                     Recipes.unlearning(settings, lr, epochs), inputs);
-                            if (m.isPresent() && UnlearnCommand.changedOutside(m.get(), theta0.parameters(),
-                                    o.model().parameters()) != 0) {
-                                throw new IllegalStateException(entry.label() + ": masked-out parameters moved");
-                            }
+                            Unlearning.audit(entry.label(), m, theta0, o.model());
                             Metrics metrics = EvaluationStage.evaluate(sc, o.model(), scenario.sets(), evalBatch, classes, depth);
+                            Unlearning.requireForgetLossChanged(entry.label(), originalMetrics.forgetLoss(), metrics.forgetLoss());
                             double gap = metrics.averageGap(retrainMetrics);
                             LOG.info("benchmark: {} lr {}: {} avg gap {}", entry.label(), lr, metrics, String.format("%.2f", gap));
-                            trials.add(new Trial(entry.label(), lr, epochs, metrics, gap, o.seconds(), sal, false, o));
+                            trials.add(new Trial(entry.label(), lr, epochs, metrics, gap, o.seconds(), sal, false, false, o));
                         } catch (TrainingDivergedException e) {
                             LOG.warn("benchmark: {} lr {} diverged: {}", entry.label(), lr, e.getMessage());
-                            trials.add(new Trial(entry.label(), lr, epochs, null, Double.NaN, 0, sal, true, null));
+                            trials.add(new Trial(entry.label(), lr, epochs, null, Double.NaN, 0, sal, true, false, null));
+                        } catch (io.salun.unlearn.NoEffectException e) {
+                            // a trial that changed nothing is no candidate: the untouched original is a row already
+                            LOG.warn("benchmark: {} lr {} had no effect: {}", entry.label(), lr, e.getMessage());
+                            trials.add(new Trial(entry.label(), lr, epochs, null, Double.NaN, 0, sal, false, true, null));
                         }
                     }
-                    Trial best = trials.stream().filter(t -> !t.diverged())
+                    Trial best = trials.stream().filter(t -> !t.failed())
                             .min((a, b) -> Double.compare(a.gap(), b.gap())).orElse(null);
                     results.add(new MethodResult(entry.label(), best, trials));
                 }

@@ -185,6 +185,9 @@ public final class JobSettings {
             "unlearn: save the training state every this many rounds and after each epoch; 0: no checkpoints");
     public static final Setting<Boolean> OUTPUT_OVERWRITE = Setting.bool("output.overwrite", false,
             "replace an existing output folder or model file");
+    public static final Setting<Integer> OUTPUT_LEASE_TIMEOUT = Setting.integer("output.lease-timeout", 300, 1, 86_400,
+            "seconds a run's claim on its output.dir (or schedule.dir) lives without renewal (renewed every quarter of"
+                    + " it) before another run may take it over from a run that died; on the dead run's own host at once");
 
     public static final Setting<Optional<String>> DIFFUSION_MODEL = Setting.optionalString("diffusion.model",
             "the class-conditional diffusion model (DL4J zip, Hadoop URI); empty: work/models/ddpm-x0-<hash of the"
@@ -258,7 +261,7 @@ public final class JobSettings {
             FORGET_IDS_TIME, FORGET_UNKNOWN_IDS, SALIENCY_RATIO, SALIENCY_BATCH,
             UNLEARN_METHOD, UNLEARN_MASK, UNLEARN_L1_ALPHA, UNLEARN_EPOCHS, UNLEARN_BATCH, UNLEARN_LOCAL_STEPS, UNLEARN_OPTIMIZER, UNLEARN_LR,
             UNLEARN_MOMENTUM, UNLEARN_WEIGHT_DECAY, UNLEARN_ORDER, UNLEARN_EXCLUDE_TRUE_LABEL, EVAL_BATCH,
-            OUTPUT_DIR, OUTPUT_OVERWRITE, CHECKPOINT_DIR, CHECKPOINT_ROUNDS, SCHEDULE_DIR, SCHEDULE_SLOT,
+            OUTPUT_DIR, OUTPUT_OVERWRITE, OUTPUT_LEASE_TIMEOUT, CHECKPOINT_DIR, CHECKPOINT_ROUNDS, SCHEDULE_DIR, SCHEDULE_SLOT,
             BENCH_RECORDS, BENCH_WARMUP, BENCH_REPETITIONS, BENCH_PYTORCH, BENCH_OUTPUT,
             DIFFUSION_MODEL, DIFFUSION_TRAIN_IF_MISSING, DIFFUSION_WIDTH, DIFFUSION_DEPTH, DIFFUSION_EPOCHS,
             DIFFUSION_BATCH, DIFFUSION_LOCAL_STEPS, DIFFUSION_LR, DIFFUSION_P_UNCOND, DIFFUSION_FORGET_CLASS,

@@ -3,6 +3,8 @@ package io.salun.job;
 import io.salun.config.InvalidInputException;
 import io.salun.config.Setting;
 import io.salun.config.Settings;
+import io.salun.config.StorageException;
+import io.salun.unlearn.NoEffectException;
 import io.salun.train.TrainingDivergedException;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -20,7 +22,8 @@ import java.util.Properties;
  * for {@code --benchmark.sweep=true}) with commands
  * {@code train}, {@code unlearn}, {@code train-diffusion}, {@code unlearn-diffusion}, {@code benchmark}, {@code verify} and {@code settings}. Settings come from the properties file
  * (optional) overridden by the command line. Success returns normally (YARN treats an early
- * {@code System.exit(0)} as failure); bad input exits with 2, divergence with 3, a failed verification with 4, anything else 1.
+ * {@code System.exit(0)} as failure); bad input exits with 2, divergence with 3, a failed verification with 4, an unlearning run that
+ * changed nothing with 5, anything else (a full disk among them) 1.
  */
 public final class Main {
     private static final Logger LOG = LoggerFactory.getLogger(Main.class);
@@ -30,6 +33,7 @@ public final class Main {
     public static final int DIVERGED = 3;
     public static final int FAILED = 1;
     public static final int NOT_VERIFIED = 4;
+    public static final int NO_EFFECT = 5;
 
     private static final String USAGE = String.join("\n",
             "usage: COMMAND [--conf=FILE ...] [--key=value ...]",
@@ -47,7 +51,8 @@ public final class Main {
             "  settings  list every setting with its value and meaning",
             "  help      this text",
             "Settings come from the --conf files (later files win) and --key=value overrides (these win).",
-            "Exit codes: 0 success, 2 bad input, 3 training diverged, 4 verify found a mismatch, 1 other failure.");
+            "Exit codes: 0 success, 2 bad input, 3 training diverged, 4 verify found a mismatch, 5 unlearning changed",
+            "nothing (raise the learning rate), 1 other failure (a full disk: the message names the path).");
 
     private Main() {
     }
@@ -73,18 +78,22 @@ public final class Main {
             }
             String command = args[0];
             Properties file = new Properties();
+            Map<String, String> origins = new LinkedHashMap<>();
             Map<String, String> rest = new LinkedHashMap<>();
             String[] options = Arrays.copyOfRange(args, 1, args.length);
             for (String option : options) {
                 if (option.startsWith("--conf=")) {
                     // several files layer: a later file's value wins
-                    file.putAll(Settings.readProperties(option.substring("--conf=".length())));
+                    String path = option.substring("--conf=".length());
+                    Properties layer = Settings.readProperties(path);
+                    layer.stringPropertyNames().forEach(k -> origins.put(k, path));
+                    file.putAll(layer);
                 }
             }
             rest.putAll(Settings.parseOverrides(Arrays.stream(options).filter(o -> !o.startsWith("--conf="))
                     .map(o -> o.equals("--sweep") ? "--" + JobSettings.BENCHMARK_SWEEP.key() + "=true" : o)
                     .toArray(String[]::new)));
-            Settings settings = Settings.load(JobSettings.ALL, file, rest);
+            Settings settings = Settings.load(JobSettings.ALL, file, origins, rest);
             switch (command) {
                 case "settings" -> {
                     for (Setting<?> s : JobSettings.ALL) {
@@ -114,23 +123,41 @@ public final class Main {
         } catch (TrainingDivergedException e) {
             LOG.error("{}", e.getMessage());
             return DIVERGED;
+        } catch (NoEffectException e) {
+            LOG.error("{}", e.getMessage());
+            return NO_EFFECT;
+        } catch (StorageException e) {
+            LOG.error("{}", e.getMessage());
+            LOG.debug("storage failure", e);
+            return FAILED;
+        } catch (org.apache.hadoop.fs.FSError e) {
+            LOG.error("file system failure: {}", StorageException.reason(e));
+            LOG.debug("file system failure", e);
+            return FAILED;
         } catch (Exception e) {
             // Spark rethrows task failures as SparkException, a checked exception Java code does not declare
-            InvalidInputException cause = badInputCause(e);
+            InvalidInputException cause = causeOf(e, InvalidInputException.class);
             if (cause != null) {
                 LOG.error("{}", cause.getMessage());
+                LOG.debug("bad input found in a Spark task", e);
                 return BAD_INPUT;
+            }
+            StorageException storage = causeOf(e, StorageException.class);
+            if (storage != null) {
+                LOG.error("{}", storage.getMessage());
+                LOG.debug("storage failure in a Spark task", e);
+                return FAILED;
             }
             LOG.error("job failed", e);
             return FAILED;
         }
     }
 
-    /** Bad input found inside a Spark task reaches the driver wrapped in a SparkException. */
-    private static InvalidInputException badInputCause(Throwable e) {
+    /** A failure found inside a Spark task reaches the driver wrapped in a SparkException. */
+    private static <T extends Throwable> T causeOf(Throwable e, Class<T> type) {
         for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof InvalidInputException bad) {
-                return bad;
+            if (type.isInstance(t)) {
+                return type.cast(t);
             }
         }
         return null;

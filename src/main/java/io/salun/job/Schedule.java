@@ -21,7 +21,6 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -63,12 +62,28 @@ final class Schedule {
                 && settings.get(JobSettings.FORGET_SCENARIO).equals("ids")).orElseThrow(() -> new InvalidInputException(
                 "schedule.dir: a scheduled run reads a growing deletion log: set forget.scenario=ids, forget.ids"
                         + " (CSV or Parquet) and forget.ids.time-column"));
+        // one scheduled run at a time: two slots run together would each append to schedule.json and one entry would be lost
+        try (io.salun.report.OutputLease lease = io.salun.report.OutputLease.acquire("schedule.dir", new Path(dir),
+                "unlearn slot " + slot + " of Spark application " + sc.sc().applicationId(),
+                java.time.Duration.ofSeconds(settings.get(JobSettings.OUTPUT_LEASE_TIMEOUT)), sc.hadoopConfiguration())) {
+            return runSlot(sc, settings, dir, slot, log, lease);
+        }
+    }
+
+    private static String runSlot(JavaSparkContext sc, Settings settings, String dir, String slot, ForgetSpec.Ids log,
+                                  io.salun.report.OutputLease lease) {
         FileSystem fs;
         Path statePath = new Path(dir, STATE);
         ObjectNode state;
         ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         try {
             fs = statePath.getFileSystem(sc.hadoopConfiguration());
+            Path next = new Path(statePath.getParent(), "." + STATE + ".next");
+            if (!fs.exists(statePath) && fs.exists(next)) {
+                // a run stopped between removing the old state and renaming the new, whole one into place
+                LOG.warn("schedule.dir: {} is missing but its completed replacement {} is there; using it", statePath, next);
+                fs.rename(next, statePath);
+            }
             if (fs.exists(statePath)) {
                 try (InputStream in = fs.open(statePath)) {
                     state = (ObjectNode) json.readTree(in);
@@ -124,6 +139,7 @@ final class Schedule {
         }
         entry.put("finished", java.time.Instant.now().toString());
         slots.add(entry);
+        lease.check();
         write(fs, statePath, json, state);
         return fresh == 0 ? null : output;
     }
@@ -141,8 +157,16 @@ final class Schedule {
             if (!fs.rename(next, statePath)) {
                 throw new IOException("rename of " + next + " to " + statePath + " failed");
             }
-        } catch (IOException e) {
-            throw new UncheckedIOException("could not write " + statePath + ": " + e.getMessage(), e);
+        } catch (IOException | org.apache.hadoop.fs.FSError e) {
+            try {
+                if (fs.exists(statePath)) {
+                    fs.delete(next, false); // a partial replacement; the old state is still in place
+                }
+            } catch (IOException ignored) {
+                // the write's failure is the one to report
+            }
+            throw new io.salun.config.StorageException("schedule.dir: could not write " + statePath + ": "
+                    + io.salun.config.StorageException.reason(e), e);
         }
     }
 }

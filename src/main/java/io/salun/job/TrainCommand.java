@@ -24,7 +24,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.util.Optional;
 
 /** {@code train}: trains the original model from scratch on {@code D} and saves it at {@code model.path}. */
@@ -98,21 +97,24 @@ public final class TrainCommand {
     }
 
     static void save(MultiLayerNetwork net, String modelPath, boolean overwrite, Configuration conf) {
+        save(net, modelPath, overwrite, "model.path", conf);
+    }
+
+    /** Writes {@code net} beside {@code modelPath}, then renames it into place; {@code setting} names the path in errors. */
+    static void save(MultiLayerNetwork net, String modelPath, boolean overwrite, String setting, Configuration conf) {
         Path target = new Path(modelPath);
         Path aside = new Path(target.getParent(), "." + target.getName() + ".writing");
-        try {
+        io.salun.config.StorageException.guard(setting, "save the model at", modelPath, () -> {
             FileSystem fs = target.getFileSystem(conf);
             fs.delete(aside, false);
-            ModelStore.save(net, aside.toString(), true, conf);
+            ModelStore.save(net, aside.toString(), true, setting, conf);
             if (fs.exists(target) && overwrite) {
                 fs.delete(target, false);
             }
             if (!fs.rename(aside, target)) {
                 fs.delete(aside, false);
-                throw new IOException("rename to " + target + " failed");
+                throw new IOException("rename of " + aside + " to " + target + " failed");
             }
-        } catch (IOException e) {
-            throw new UncheckedIOException("could not save the model at " + modelPath + ": " + e.getMessage(), e);
-        }
+        });
     }
 }

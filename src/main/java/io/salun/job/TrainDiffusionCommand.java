@@ -81,7 +81,8 @@ public final class TrainDiffusionCommand {
             List<ParameterAveraging.RoundLoss> losses = result.losses();
             CONSOLE.info(String.format("trained the diffusion model in %.1f s: last round's loss %.4f",
                     (System.nanoTime() - began) / 1e9, losses.isEmpty() ? Double.NaN : losses.get(losses.size() - 1).meanLoss()));
-            TrainCommand.save(result.network().build(), path, settings.get(JobSettings.OUTPUT_OVERWRITE), sc.hadoopConfiguration());
+            TrainCommand.save(result.network().build(), path, settings.get(JobSettings.OUTPUT_OVERWRITE), "diffusion.model",
+                    sc.hadoopConfiguration());
         } finally {
             train.unpersist();
         }

@@ -76,11 +76,14 @@ public final class UnlearnCommand {
         }
         int depth = settings.get(JobSettings.TREE_DEPTH);
         int evalBatch = settings.get(JobSettings.EVAL_BATCH);
-        try (OutputDir out = OutputDir.open(output, settings.get(JobSettings.OUTPUT_OVERWRITE), sc.hadoopConfiguration())) {
+        try (OutputDir out = openOutput(sc, settings, output, "unlearn")) {
             Datasets data = Datasets.load(sc, settings);
             MultiLayerNetwork original = TrainCommand.loadOrTrain(sc, settings, data);
             int classes = checkCompatible(original, data, modelPath);
             NetworkSnapshot theta0 = NetworkSnapshot.of(original);
+            if (masked) {
+                requireMaskKeepsSome(settings.get(JobSettings.SALIENCY_RATIO), theta0.size(), "saliency.ratio");
+            }
             Manifest manifest = inputs(sc, settings, spec, modelPath);
             Optional<Checkpoints> checkpoints = checkpoints(sc, settings, output, manifest);
             try (Scenario scenario = Scenario.prepare(sc, settings, data, spec)) {
@@ -96,13 +99,13 @@ public final class UnlearnCommand {
                                 mask.get().cardinality(), mask.get().size());
                     } else {
                         devices.put("saliency", Devices.probe(scenario.forget));
-                        mask = Optional.of(saliencyMask(sc, settings, theta0, scenario, classes));
-                        if (checkpoints.isPresent()) {
-                            MaskFile.write(mask.get(), checkpoints.get().file("mask.bin"), sc.hadoopConfiguration());
-                        }
+                        Bitset computed = saliencyMask(sc, settings, theta0, scenario, classes);
+                        mask = Optional.of(computed);
+                        checkpoints.ifPresent(c -> c.keep("mask.bin", computed));
                     }
                     saliencySeconds = (System.nanoTime() - t0) / 1e9;
-                    MaskFile.write(mask.get(), out.staged("mask.bin"), sc.hadoopConfiguration());
+                    Bitset m = mask.get();
+                    out.write("mask.bin", o -> o.write(MaskFile.encode(m)));
                 }
                 Unlearning.Inputs inputs = new Unlearning.Inputs(theta0, original.getLayerWiseConfigurations(),
                         scenario.all, scenario.forget, scenario.retain, classes, settings.get(JobSettings.SEED), depth);
@@ -110,31 +113,67 @@ public final class UnlearnCommand {
                 Unlearning.Outcome outcome = Unlearning.run(sc, method, mask, Recipes.forUnlearnCommand(settings, method),
                         inputs, checkpoints);
                 NetworkSnapshot unlearned = outcome.model();
-                long moved = mask.map(m -> changedOutside(m, theta0.parameters(), unlearned.parameters())).orElse(0L);
-                if (moved != 0) {
-                    throw new IllegalStateException(moved + " masked-out parameters moved: exact masking failed");
-                }
+                Unlearning.audit(label, mask, theta0, unlearned);
 
                 LOG.info("evaluating the original and the unlearned model");
                 devices.put("evaluation", Devices.probe(scenario.test));
                 Metrics before = EvaluationStage.evaluate(sc, theta0, scenario.sets(), evalBatch, classes, depth);
                 Metrics after = EvaluationStage.evaluate(sc, unlearned, scenario.sets(), evalBatch, classes, depth);
+                Unlearning.requireForgetLossChanged(label, before.forgetLoss(), after.forgetLoss());
 
                 MultiLayerNetwork unlearnedNet = new MultiLayerNetwork(original.getLayerWiseConfigurations().clone());
                 unlearnedNet.init(Nd4j.createFromArray(unlearned.parameters()).reshape(1, unlearned.size()), false);
-                ModelStore.save(unlearnedNet, out.staged("model.zip"), false, sc.hadoopConfiguration());
+                out.write("model.zip", o -> ModelStore.write(unlearnedNet, false, o));
 
                 RunReport report = new RunReport(settings, spec, label, modelPath, scenario.split, scenario.testCount,
                         mask, theta0, before, after, saliencySeconds, outcome, started, sc).withDevices(devices);
                 out.writeText("report.json", report.json());
                 out.writeText("report.html", report.html());
                 report.fillManifest(manifest);
-                out.writeText(Manifest.FILE, manifest.json(out.stagedFiles()));
+                out.writeManifest(manifest);
                 out.publish();
                 checkpoints.ifPresent(Checkpoints::clear);
                 printTable(spec, label, before, after, saliencySeconds, outcome.seconds(), out.published("report.json"));
                 return out.uri();
+            } catch (Exception e) {
+                // a refusal or a divergence ends the same way when rerun: keep nothing it made;
+                // any other failure (a crash, a full disk) keeps the checkpoints a resume needs
+                if (endsTheSameWhenRerun(e)) {
+                    checkpoints.ifPresent(Checkpoints::discardIfCreated);
+                }
+                throw e;
             }
+        }
+    }
+
+    /** Whether {@code e} (or what it wraps, from a Spark task) is a refusal, a divergence or a run without effect. */
+    static boolean endsTheSameWhenRerun(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof InvalidInputException || t instanceof io.salun.train.TrainingDivergedException
+                    || t instanceof io.salun.unlearn.NoEffectException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Opens {@code output} for {@code command}, holding its lease under this Spark application's name. */
+    static OutputDir openOutput(JavaSparkContext sc, Settings settings, String output, String command) {
+        return OutputDir.open(output, settings.get(JobSettings.OUTPUT_OVERWRITE),
+                command + " of Spark application " + sc.sc().applicationId(),
+                java.time.Duration.ofSeconds(settings.get(JobSettings.OUTPUT_LEASE_TIMEOUT)), sc.hadoopConfiguration());
+    }
+
+    /**
+     * Refuses a saliency ratio that keeps no parameter of a model of {@code parameters}: the mask
+     * would freeze every weight and the run would publish the original unchanged.
+     */
+    static void requireMaskKeepsSome(double ratio, int parameters, String setting) {
+        if (io.salun.mask.SaliencyMask.kept(parameters, ratio) == 0) {
+            throw new InvalidInputException("setting '" + setting + "': " + ratio + " keeps floor(" + parameters + " x "
+                    + ratio + ") = 0 of the model's " + parameters + " parameters, so nothing would be unlearned;"
+                    + " expected at least 1/" + parameters + " = " + String.format(java.util.Locale.ROOT, "%.3g",
+                    1.0 / parameters) + " (one parameter)");
         }
     }
 
@@ -273,16 +312,6 @@ public final class UnlearnCommand {
         int classes = (int) out.getNOut();
         data.checkLabels(classes, "the model's (" + modelPath + ")");
         return classes;
-    }
-
-    static long changedOutside(Bitset mask, float[] before, float[] after) {
-        long changed = 0;
-        for (int i = 0; i < before.length; i++) {
-            if (!mask.get(i) && Float.floatToRawIntBits(before[i]) != Float.floatToRawIntBits(after[i])) {
-                changed++;
-            }
-        }
-        return changed;
     }
 
     private static void printTable(ForgetSpec spec, String method, Metrics before, Metrics after,

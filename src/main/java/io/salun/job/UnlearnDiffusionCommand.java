@@ -90,7 +90,7 @@ public final class UnlearnDiffusionCommand {
         int depth = settings.get(JobSettings.TREE_DEPTH);
         int evalBatch = settings.get(JobSettings.EVAL_BATCH);
         double guidance = settings.get(JobSettings.DIFFUSION_GUIDANCE);
-        try (OutputDir out = OutputDir.open(output, settings.get(JobSettings.OUTPUT_OVERWRITE), hadoop)) {
+        try (OutputDir out = UnlearnCommand.openOutput(sc, settings, output, "unlearn-diffusion")) {
             Datasets data = Datasets.load(sc, settings);
             MultiLayerNetwork classifier = settings.get(JobSettings.DIFFUSION_CLASSIFIER).isPresent()
                     ? ModelStore.load(classifierPath, "diffusion.classifier", hadoop)
@@ -100,6 +100,10 @@ public final class UnlearnDiffusionCommand {
             int d = data.featureLength();
             MultiLayerNetwork ddpm = TrainDiffusionCommand.loadOrTrain(sc, settings, data);
             int modelClasses = Denoiser.check(ddpm, d, "diffusion.model", diffusionPath);
+            if (methods.contains("salun")) {
+                UnlearnCommand.requireMaskKeepsSome(settings.get(JobSettings.DIFFUSION_SALIENCY_RATIO), (int) ddpm.numParams(),
+                        "diffusion.saliency-ratio");
+            }
             if (modelClasses != classes) {
                 throw new InvalidInputException("diffusion.model: " + diffusionPath + " generates " + modelClasses
                         + " classes but the classifier (" + classifierPath + ") knows " + classes);
@@ -152,30 +156,28 @@ public final class UnlearnDiffusionCommand {
                     saliencySeconds = (System.nanoTime() - t0) / 1e9;
                     LOG.info("saliency: mask keeps {} of {} parameters ({} s)", mask.get().cardinality(), mask.get().size(),
                             String.format("%.1f", saliencySeconds));
-                    MaskFile.write(mask.get(), out.staged("mask.bin"), hadoop);
+                    Bitset m = mask.get();
+                    out.write("mask.bin", o -> o.write(MaskFile.encode(m)));
                 }
                 List<Outcome> outcomes = new ArrayList<>();
                 for (String method : methods) {
                     Optional<Bitset> methodMask = method.equals("salun") ? mask : Optional.empty();
                     Outcome o = unlearn(sc, settings, method, methodMask, theta0, ddpm.getLayerWiseConfigurations(),
                             unlearnSet, classes, allClasses, d, sampling, classifier, forgetClass, realRemaining, data.partitions());
-                    if (methodMask.isPresent()) {
-                        long moved = UnlearnCommand.changedOutside(methodMask.get(), theta0.parameters(), o.model().parameters());
-                        if (moved != 0) {
-                            throw new IllegalStateException(moved + " masked-out parameters moved: exact masking failed");
-                        }
-                    }
+                    io.salun.unlearn.Unlearning.audit(method + "-gen", methodMask, theta0, o.model());
                     outcomes.add(o);
                 }
 
                 NetworkSnapshot published = outcomes.get(0).model();
                 MultiLayerNetwork net = new MultiLayerNetwork(ddpm.getLayerWiseConfigurations().clone());
                 net.init(Nd4j.createFromArray(published.parameters()).reshape(1, published.size()), false);
-                ModelStore.save(net, out.staged("model.zip"), false, hadoop);
+                out.write("model.zip", o -> ModelStore.write(net, false, o));
                 int columns = Math.min(10, sampling.perClass());
-                writeBytes(out.staged("samples-original.png"), SampleGrid.png(beforeImages, columns, data.rows(), 2), hadoop);
+                byte[] originalGrid = SampleGrid.png(beforeImages, columns, data.rows(), 2);
+                out.write("samples-original.png", o -> o.write(originalGrid));
                 for (Outcome o : outcomes) {
-                    writeBytes(out.staged("samples-" + o.method() + ".png"), SampleGrid.png(o.images(), columns, data.rows(), 2), hadoop);
+                    byte[] grid = SampleGrid.png(o.images(), columns, data.rows(), 2);
+                    out.write("samples-" + o.method() + ".png", stream -> stream.write(grid));
                 }
                 Map<String, Object> report = report(settings, forgetClass, forgetCount, diffusionPath, classifierPath, theta0,
                         mask, saliencySeconds, before, outcomes, started, sc);
@@ -183,7 +185,7 @@ public final class UnlearnDiffusionCommand {
                 out.writeText("report.html", html(forgetClass, before, outcomes, beforeImages, columns, data.rows(), mask, theta0.size()));
                 manifest.put("forgetClass", forgetClass);
                 manifest.put("methods", methods);
-                out.writeText(Manifest.FILE, manifest.json(out.stagedFiles()));
+                out.writeManifest(manifest);
                 out.publish();
                 printTable(forgetClass, before, outcomes, out.published("report.json"));
                 return out.uri();
@@ -262,6 +264,12 @@ public final class UnlearnDiffusionCommand {
             methods.put(o.method() + "-gen", m);
         }
         r.put("methods", methods);
+        List<String> files = new ArrayList<>(List.of("model.zip"));
+        mask.ifPresent(x -> files.add("mask.bin"));
+        files.add("samples-original.png");
+        outcomes.forEach(o -> files.add("samples-" + o.method() + ".png"));
+        files.add("report.html");
+        r.put("files", files);
         BuildInfo.addProvenance(r, settings, sc, started);
         return r;
     }
@@ -317,15 +325,6 @@ public final class UnlearnDiffusionCommand {
 
     private static String dataUri(byte[] png) {
         return "data:image/png;base64," + Base64.getEncoder().encodeToString(png);
-    }
-
-    private static void writeBytes(String uri, byte[] bytes, Configuration conf) {
-        Path path = new Path(uri);
-        try (OutputStream o = path.getFileSystem(conf).create(path, false)) {
-            o.write(bytes);
-        } catch (IOException e) {
-            throw new UncheckedIOException("could not write " + uri + ": " + e.getMessage(), e);
-        }
     }
 
     private static void printTable(int forgetClass, GenerationEval.Scores before, List<Outcome> outcomes, String reportUri) {

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.salun.config.InvalidInputException;
 import io.salun.mask.Bitset;
+import io.salun.mask.FrozenParameters;
 import io.salun.mask.MaskFile;
 import io.salun.model.ModelStore;
 import io.salun.report.FileDigests;
@@ -21,6 +22,8 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * {@code verify}: checks a published result against its {@code manifest.json} without Spark —
@@ -35,12 +38,28 @@ final class VerifyCommand {
     private VerifyCommand() {
     }
 
+    /** What a verification found: its problems, and the checks it actually made. */
+    record Verdict(List<String> problems, List<String> checked) {
+    }
+
     /** The problems found in the result at {@code uri}; empty when it verifies. */
     static List<String> check(String uri, Configuration conf) {
+        return verify(uri, conf).problems();
+    }
+
+    /**
+     * Checks the result at {@code uri}: the completion marker and every file it lists, the
+     * manifest's outputs (and that marker and manifest name the same files), every file the
+     * report names, the inputs' hashes, and the frozen parameters when the run had a mask.
+     * A check that cannot be made is a problem, never a silent pass.
+     */
+    static Verdict verify(String uri, Configuration conf) {
         Path dir = new Path(uri);
         List<String> problems = new ArrayList<>();
+        List<String> checked = new ArrayList<>();
         JsonNode manifest;
-        JsonNode marker;
+        JsonNode report = null;
+        Set<String> outputs = new TreeSet<>();
         try {
             FileSystem fs = dir.getFileSystem(conf);
             if (!fs.exists(new Path(dir, Manifest.FILE))) {
@@ -50,27 +69,59 @@ final class VerifyCommand {
             try {
                 manifest = readJson(fs, new Path(dir, Manifest.FILE));
             } catch (org.apache.hadoop.fs.ChecksumException e) {
-                return List.of(Manifest.FILE + " fails its file system checksum: it was changed after it was written");
+                return new Verdict(List.of(Manifest.FILE + " fails its file system checksum: it was changed after it was written"),
+                        checked);
             }
+            manifest.get("outputs").fieldNames().forEachRemaining(outputs::add);
             Path success = new Path(dir, OutputDir.SUCCESS);
-            marker = fs.exists(success) ? readJson(fs, success) : null;
+            JsonNode marker = fs.exists(success) ? readJson(fs, success) : null;
             if (marker == null) {
                 problems.add(OutputDir.SUCCESS + " is missing: the result was never completely published");
             } else {
+                Set<String> listed = new TreeSet<>();
                 for (JsonNode f : marker.get("files")) {
                     String name = f.get("path").asText();
+                    listed.add(name);
                     compare(problems, name + " (listed in " + OutputDir.SUCCESS + ")", f.get("sha256").asText(),
                             fileSha(fs, new Path(dir, name)));
                 }
+                Set<String> expected = new TreeSet<>(outputs);
+                expected.add(Manifest.FILE);
+                for (String name : expected) {
+                    if (!listed.contains(name)) {
+                        problems.add(name + " is in " + Manifest.FILE + " but not in " + OutputDir.SUCCESS);
+                    }
+                }
+                for (String name : listed) {
+                    if (!expected.contains(name)) {
+                        problems.add(name + " is in " + OutputDir.SUCCESS + " but not in " + Manifest.FILE);
+                    }
+                }
             }
-            for (Iterator<Map.Entry<String, JsonNode>> it = manifest.get("outputs").fields(); it.hasNext(); ) {
-                Map.Entry<String, JsonNode> out = it.next();
-                compare(problems, "output " + out.getKey(), out.getValue().get("sha256").asText(),
-                        fileSha(fs, new Path(dir, out.getKey())));
+            for (String name : outputs) {
+                compare(problems, "output " + name, manifest.get("outputs").get(name).get("sha256").asText(),
+                        fileSha(fs, new Path(dir, name)));
+            }
+            checked.add(outputs.size() + " output files");
+            if (outputs.contains("report.json") && fs.exists(new Path(dir, "report.json"))) {
+                try {
+                    report = readJson(fs, new Path(dir, "report.json"));
+                } catch (IOException e) {
+                    problems.add("report.json does not read as JSON: " + e.getMessage());
+                }
+            }
+            for (String named : namedFiles(report)) {
+                if (!outputs.contains(named)) {
+                    problems.add("report.json names " + named + ", which " + Manifest.FILE + " does not list");
+                }
+                if (!fs.exists(new Path(dir, named))) {
+                    problems.add("report.json names " + named + ", which is missing");
+                }
             }
         } catch (IOException e) {
             throw new InvalidInputException("output.dir: cannot read the result at " + uri + ": " + e.getMessage(), e);
         }
+        int inputs = 0;
         for (Iterator<Map.Entry<String, JsonNode>> it = manifest.get("inputs").fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> in = it.next();
             JsonNode entry = in.getValue();
@@ -82,8 +133,15 @@ final class VerifyCommand {
                 found = "unreadable (" + e.getMessage() + ")";
             }
             compare(problems, "input " + in.getKey() + " at " + entry.get("uri").asText(), entry.get("sha256").asText(), found);
+            inputs++;
         }
-        if (problems.isEmpty() && manifest.get("outputs").has("mask.bin")) {
+        checked.add(inputs + " inputs");
+        boolean masked = outputs.contains("mask.bin") || namedFiles(report).contains("mask.bin");
+        if (!masked) {
+            checked.add("no mask (every parameter was trainable, so no frozen parameter to check)");
+        } else if (!problems.isEmpty()) {
+            problems.add("the frozen parameters were not checked: the files above must verify first");
+        } else {
             Bitset mask = MaskFile.read(new Path(dir, "mask.bin").toString(), conf);
             float[] original = ModelStore.load(manifest.at("/inputs/originalModel/uri").asText(), "originalModel", conf)
                     .params().toFloatVector();
@@ -93,27 +151,47 @@ final class VerifyCommand {
                 problems.add("mask.bin has " + mask.size() + " bits but the models have " + original.length + " and "
                         + unlearned.length + " parameters");
             } else {
-                long moved = UnlearnCommand.changedOutside(mask, original, unlearned);
+                long moved = FrozenParameters.movedOutside(mask, original, unlearned);
                 if (moved > 0) {
                     problems.add(moved + " parameters the mask froze differ between model.zip and the original model");
                 }
+                JsonNode trainable = manifest.at("/mask/trainable");
+                if (trainable.isNumber() && trainable.asLong() != mask.cardinality()) {
+                    problems.add("mask.bin keeps " + mask.cardinality() + " parameters but " + Manifest.FILE + " says "
+                            + trainable.asLong());
+                }
+                checked.add((mask.size() - mask.cardinality()) + " frozen parameters bit-identical to the original");
             }
         }
-        return problems;
+        return new Verdict(problems, checked);
+    }
+
+    /** The output files a report names: its {@code files} list and its mask file. */
+    static Set<String> namedFiles(JsonNode report) {
+        Set<String> named = new TreeSet<>();
+        if (report == null) {
+            return named;
+        }
+        report.path("files").forEach(f -> named.add(f.asText()));
+        JsonNode maskFile = report.at("/mask/file");
+        if (maskFile.isTextual()) {
+            named.add(maskFile.asText());
+        }
+        return named;
     }
 
     /** Runs the check and prints its verdict; returns whether the result verified. */
     static boolean run(String uri, Configuration conf) {
         LOG.info("verifying {}", uri);
-        List<String> problems = check(uri, conf);
-        if (problems.isEmpty()) {
-            CONSOLE.info("verified: {} matches its manifest (outputs, inputs, frozen parameters)", uri);
+        Verdict verdict = verify(uri, conf);
+        if (verdict.problems().isEmpty()) {
+            CONSOLE.info("verified: {} matches its manifest: {}", uri, String.join(", ", verdict.checked()));
             return true;
         }
-        for (String p : problems) {
+        for (String p : verdict.problems()) {
             CONSOLE.info("MISMATCH: {}", p);
         }
-        CONSOLE.info("verification failed: {} problem(s) in {}", problems.size(), uri);
+        CONSOLE.info("verification failed: {} problem(s) in {}", verdict.problems().size(), uri);
         return false;
     }
 

@@ -1,6 +1,7 @@
 package io.salun.mask;
 
 import io.salun.config.InvalidInputException;
+import io.salun.config.StorageException;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -44,20 +45,34 @@ public final class MaskFile {
      * @throws InvalidInputException if the file already exists or cannot be written
      */
     public static void write(Bitset mask, String uri, Configuration conf) {
+        write(mask, uri, "mask file", conf);
+    }
+
+    /**
+     * As {@link #write(Bitset, String, Configuration)}; a failed write (a full disk) removes the
+     * partial file and throws a {@link StorageException} naming {@code setting} and the path.
+     */
+    public static void write(Bitset mask, String uri, String setting, Configuration conf) {
         byte[] bytes = encode(mask);
         Path path = new Path(uri);
+        FileSystem fs;
         try {
-            FileSystem fs = path.getFileSystem(conf);
+            fs = path.getFileSystem(conf);
             if (fs.exists(path)) {
                 throw new InvalidInputException("mask file " + uri
                         + ": expected no file at this path (masks are never overwritten), found one");
             }
-            try (OutputStream out = fs.create(path, false)) {
-                out.write(bytes);
-            }
         } catch (IOException e) {
             throw new InvalidInputException("mask file " + uri + ": cannot write: " + e, e);
         }
+        StorageException.guard(setting, "write", uri, () -> {
+            try (OutputStream out = fs.create(path, false)) {
+                out.write(bytes);
+            } catch (IOException | RuntimeException | org.apache.hadoop.fs.FSError e) {
+                fs.delete(path, false);
+                throw e;
+            }
+        });
     }
 
     /**

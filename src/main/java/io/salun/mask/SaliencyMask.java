@@ -40,11 +40,15 @@ public final class SaliencyMask {
         if (!(ratio > 0 && ratio <= 1)) {
             throw new IllegalArgumentException("saliency ratio must be in (0, 1], found " + ratio);
         }
-        int k = BigDecimal.valueOf(ratio)
-                .multiply(BigDecimal.valueOf(gradientSum.length))
+        return topK(gradientSum, kept(gradientSum.length, ratio));
+    }
+
+    /** {@code ⌊n·ratio⌋}, on the decimal value of {@code ratio}: how many of {@code n} parameters a mask keeps. */
+    public static int kept(int n, double ratio) {
+        return BigDecimal.valueOf(ratio)
+                .multiply(BigDecimal.valueOf(n))
                 .setScale(0, RoundingMode.FLOOR)
                 .intValueExact();
-        return topK(gradientSum, k);
     }
 
     /**

@@ -1,62 +1,130 @@
 package io.salun.model;
 
 import io.salun.config.InvalidInputException;
+import io.salun.config.StorageException;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
 
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.time.LocalDateTime;
+import java.util.HexFormat;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipInputStream;
+import java.util.zip.ZipOutputStream;
 
 /**
  * Saves and loads DL4J models (ModelSerializer zip: configuration JSON, coefficients, optionally
  * updater state) through Hadoop's FileSystem API, so {@code file://}, {@code hdfs://},
  * {@code s3a://} and {@code gs://} paths share one code path.
+ *
+ * <p>Written zips are reproducible: ModelSerializer stamps each entry with the current time, so the
+ * same model saved twice would differ in its bytes (and its SHA-256 in the manifest). The entries
+ * are rewritten in their order with one fixed time and no other metadata, so equal parameters
+ * give equal files.
  */
 public final class ModelStore {
+    /** The entry time of every written zip (the earliest a zip's DOS time can hold). */
+    static final LocalDateTime ENTRY_TIME = LocalDateTime.of(1980, 1, 1, 0, 0);
+
     private ModelStore() {
     }
 
     /** Writes {@code net} to {@code uri}; refuses to replace an existing file. */
     public static void save(MultiLayerNetwork net, String uri, boolean withUpdater, Configuration conf) {
-        Path path = new Path(uri);
-        try {
-            FileSystem fs = path.getFileSystem(conf);
-            try (OutputStream out = fs.create(path, false)) {
-                ModelSerializer.writeModel(net, out, withUpdater);
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("could not write model " + uri + ": " + e.getMessage(), e);
-        }
+        save(net, uri, withUpdater, "model file", conf);
     }
 
-    /** Reads the multilayer network at {@code uri}. */
+    /**
+     * Writes {@code net} to {@code uri}, refusing to replace an existing file; a failed write
+     * removes the partial file and names {@code setting}, the path and the reason.
+     */
+    public static void save(MultiLayerNetwork net, String uri, boolean withUpdater, String setting, Configuration conf) {
+        Path path = new Path(uri);
+        StorageException.guard(setting, "write", uri, () -> {
+            FileSystem fs = path.getFileSystem(conf);
+            try (OutputStream out = fs.create(path, false)) {
+                write(net, withUpdater, out);
+            } catch (IOException | RuntimeException | org.apache.hadoop.fs.FSError e) {
+                fs.delete(path, false);
+                throw e;
+            }
+        });
+    }
+
+    /** Writes {@code net} as a reproducible ModelSerializer zip to {@code out} (left open). */
+    public static void write(MultiLayerNetwork net, boolean withUpdater, OutputStream out) throws IOException {
+        ByteArrayOutputStream zip = new ByteArrayOutputStream();
+        ModelSerializer.writeModel(net, zip, withUpdater);
+        out.write(reproducible(zip.toByteArray()));
+    }
+
+    /** {@code zip} with every entry at {@link #ENTRY_TIME}, no comments or extra fields, same order and content. */
+    static byte[] reproducible(byte[] zip) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(zip.length);
+        try (ZipInputStream in = new ZipInputStream(new ByteArrayInputStream(zip));
+             ZipOutputStream rewritten = new ZipOutputStream(out)) {
+            for (ZipEntry e = in.getNextEntry(); e != null; e = in.getNextEntry()) {
+                ZipEntry fixed = new ZipEntry(e.getName());
+                fixed.setTimeLocal(ENTRY_TIME);
+                rewritten.putNextEntry(fixed);
+                in.transferTo(rewritten);
+                rewritten.closeEntry();
+            }
+        }
+        return out.toByteArray();
+    }
+
+    /**
+     * Reads the multilayer network at {@code uri}.
+     *
+     * @throws InvalidInputException naming {@code setting} if nothing is there, it is a folder, an
+     *                               empty file, not a zip, or not a DL4J MultiLayerNetwork zip
+     */
     public static MultiLayerNetwork load(String uri, String setting, Configuration conf) {
         Path path = new Path(uri);
+        String expected = "expected a DL4J MultiLayerNetwork model zip (ModelSerializer: configuration.json and"
+                + " coefficients.bin)";
         try {
             FileSystem fs = path.getFileSystem(conf);
-            if (!fs.exists(path)) {
+            FileStatus status;
+            try {
+                status = fs.getFileStatus(path);
+            } catch (FileNotFoundException e) {
                 throw new InvalidInputException(setting + ": no model at " + uri);
             }
-            if (fs.getFileStatus(path).isDirectory()) {
-                throw new InvalidInputException(setting + ": expected a DL4J model zip file at " + uri
-                        + ", found a directory");
+            if (status.isDirectory()) {
+                throw new InvalidInputException(setting + ": " + expected + " at " + uri + ", found a directory");
+            }
+            if (status.getLen() == 0) {
+                throw new InvalidInputException(setting + ": " + uri + " is empty (0 bytes); " + expected);
+            }
+            byte[] head = new byte[4];
+            int read;
+            try (InputStream in = fs.open(path)) {
+                read = in.readNBytes(head, 0, 4);
+            }
+            if (read < 4 || head[0] != 'P' || head[1] != 'K' || head[2] != 3 || head[3] != 4) {
+                throw new InvalidInputException(setting + ": " + uri + " is not a zip file (it starts with bytes "
+                        + HexFormat.ofDelimiter(" ").formatHex(head, 0, read) + ", a zip with 50 4b 03 04); " + expected);
             }
             try (InputStream in = fs.open(path)) {
                 return ModelSerializer.restoreMultiLayerNetwork(in, true);
             }
         } catch (InvalidInputException e) {
             throw e;
-        } catch (FileNotFoundException e) {
-            throw new InvalidInputException(setting + ": no model at " + uri, e);
         } catch (IOException | RuntimeException e) {
-            throw new InvalidInputException(setting + ": " + uri + " is not a DL4J MultiLayerNetwork model zip"
-                    + " (expected a ModelSerializer zip with configuration.json and coefficients.bin): " + e.getMessage(), e);
+            throw new InvalidInputException(setting + ": " + uri + " is not a readable DL4J MultiLayerNetwork model zip: "
+                    + StorageException.reason(e) + "; " + expected, e);
         }
     }
 

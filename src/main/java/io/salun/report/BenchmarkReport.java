@@ -70,7 +70,10 @@ public final class BenchmarkReport {
                 s.put("lr", t.lr());
                 s.put("epochs", t.epochs());
                 s.put("diverged", t.diverged());
-                if (!t.diverged()) {
+                if (t.noEffect()) {
+                    s.put("noEffect", true);
+                }
+                if (!t.failed()) {
                     s.put("metrics", RunReport.metrics(t.metrics()));
                     s.put("avgGap", t.gap());
                     s.put("rteSeconds", t.rte());
@@ -117,7 +120,7 @@ public final class BenchmarkReport {
         md.append(line("retrain", retrainMetrics, retrain.seconds(), Double.NaN));
         for (BenchmarkCommand.MethodResult r : results) {
             if (r.best() == null) {
-                md.append("| ").append(r.method()).append(" | diverged at every learning rate tried | | | | | | | |\n");
+                md.append("| ").append(r.method()).append(" | diverged or changed nothing at every learning rate tried | | | | | | | |\n");
             } else {
                 md.append(line(r.method(), r.best().metrics(), r.best().rte(), r.best().lr()));
             }

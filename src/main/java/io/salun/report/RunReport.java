@@ -57,6 +57,11 @@ public final class RunReport {
         m.put("file", mask.isPresent() ? "mask.bin" : null);
         m.put("layers", layers);
         report.put("mask", m);
+        // the outputs this report describes beside itself: verify checks each is published and listed
+        List<String> files = new ArrayList<>(List.of("model.zip"));
+        mask.ifPresent(x -> files.add("mask.bin"));
+        files.add("report.html");
+        report.put("files", files);
         Map<String, Object> metrics = new LinkedHashMap<>();
         metrics.put("original", metrics(before));
         metrics.put("unlearned", metrics(after));
@@ -97,6 +102,7 @@ public final class RunReport {
         put(out, "TA", m.ta());
         put(out, "MIA", m.mia());
         put(out, "forgottenClassTestAccuracy", m.forgottenClassTestAccuracy());
+        put(out, "forgetLoss", m.forgetLoss());
         return out;
     }
 

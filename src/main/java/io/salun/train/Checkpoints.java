@@ -1,5 +1,7 @@
 package io.salun.train;
 
+import io.salun.config.InvalidInputException;
+import io.salun.config.StorageException;
 import io.salun.model.NetworkSnapshot;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataOutputStream;
@@ -34,20 +36,25 @@ import java.util.Optional;
 public final class Checkpoints {
     private static final Logger LOG = LoggerFactory.getLogger(Checkpoints.class);
     private static final String FINGERPRINT = "fingerprint";
+    private static final String SETTING = "checkpoint.dir";
 
     private final FileSystem fs;
     private final Path dir;
     private final int every;
+    private final boolean created;
+    private final Configuration conf;
 
     /** The state of a stage after {@code rounds} finished rounds (counted over all epochs). */
     public record State(String stage, long rounds, NetworkSnapshot network, List<ParameterAveraging.RoundLoss> losses)
             implements Serializable {
     }
 
-    private Checkpoints(FileSystem fs, Path dir, int every) {
+    private Checkpoints(FileSystem fs, Path dir, int every, boolean created, Configuration conf) {
+        this.conf = conf;
         this.fs = fs;
         this.dir = dir;
         this.every = every;
+        this.created = created;
     }
 
     /**
@@ -60,21 +67,33 @@ public final class Checkpoints {
             FileSystem fs = dir.getFileSystem(conf);
             Path stamp = new Path(dir, FINGERPRINT);
             if (fs.exists(dir)) {
+                if (fs.getFileStatus(dir).isFile()) {
+                    throw new InvalidInputException(SETTING + ": " + uri + " is a file; expected a folder for the run's"
+                            + " checkpoints (or a path that does not exist yet)");
+                }
                 String found = fs.exists(stamp) ? read(fs, stamp) : "";
                 if (!found.equals(fingerprint)) {
                     LOG.info("checkpoints: {} belongs to another run (settings or inputs differ); starting afresh", uri);
                     fs.delete(dir, true);
                 }
             }
-            if (!fs.exists(stamp)) {
-                fs.mkdirs(dir);
-                try (FSDataOutputStream out = fs.create(stamp, true)) {
-                    out.write(fingerprint.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            boolean created = !fs.exists(stamp);
+            if (created) {
+                if (!fs.mkdirs(dir)) {
+                    throw new InvalidInputException(SETTING + ": could not create the folder " + uri);
                 }
+                StorageException.guard(SETTING, "write", stamp.toString(), () -> {
+                    try (FSDataOutputStream out = fs.create(stamp, true)) {
+                        out.write(fingerprint.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                    }
+                });
             }
-            return new Checkpoints(fs, dir, every);
+            return new Checkpoints(fs, dir, every, created, conf);
+        } catch (java.nio.file.AccessDeniedException | org.apache.hadoop.security.AccessControlException e) {
+            throw new InvalidInputException(SETTING + ": cannot create " + uri + " (permission denied: "
+                    + StorageException.reason(e) + "); expected a folder this job may write", e);
         } catch (IOException e) {
-            throw new UncheckedIOException("checkpoint.dir: cannot prepare " + uri + ": " + e.getMessage(), e);
+            throw new InvalidInputException(SETTING + ": cannot prepare " + uri + ": " + StorageException.reason(e), e);
         }
     }
 
@@ -83,21 +102,43 @@ public final class Checkpoints {
         return every > 0 && ((round + 1) % every == 0 || round + 1 == rounds);
     }
 
-    /** Saves the state of a stage, then removes its older states. */
+    /**
+     * Saves the state of a stage, then removes its older states. A state that cannot be written
+     * (a full disk) is removed rather than left half-written, and the run stops: the previous
+     * state stays whole, so a rerun after the cause is fixed resumes from it.
+     */
     void save(State state) {
         Path file = new Path(dir, String.format("%s.%012d.state", state.stage(), state.rounds()));
         try {
-            try (ObjectOutputStream out = new ObjectOutputStream(fs.create(file, true))) {
-                out.writeObject(state);
+            StorageException.guard(SETTING, "write the checkpoint", file.toString(), () -> {
+                try (ObjectOutputStream out = new ObjectOutputStream(fs.create(file, true))) {
+                    out.writeObject(state);
+                }
+            });
+        } catch (StorageException e) {
+            try {
+                fs.delete(file, false);
+            } catch (IOException | RuntimeException ignored) {
+                // the write's own failure is the one to report
             }
+            throw new StorageException(e.getMessage() + "; the run stopped (the last whole checkpoint is kept:"
+                    + " a rerun resumes from it)", e.getCause());
+        }
+        try {
             for (FileStatus old : states(state.stage())) {
                 if (!old.getPath().getName().equals(file.getName())) {
                     fs.delete(old.getPath(), false);
                 }
             }
         } catch (IOException e) {
-            throw new UncheckedIOException("could not write checkpoint " + file + ": " + e.getMessage(), e);
+            throw new StorageException(SETTING + ": could not remove older checkpoints in " + dir + ": "
+                    + StorageException.reason(e), e);
         }
+    }
+
+    /** Writes {@code mask} as the kept file {@code name}; a failed write leaves no partial file. */
+    public void keep(String name, io.salun.mask.Bitset mask) {
+        io.salun.mask.MaskFile.write(mask, file(name), SETTING, conf);
     }
 
     /** The latest readable state of {@code stage}, if any. */
@@ -138,6 +179,17 @@ public final class Checkpoints {
             fs.delete(dir, true);
         } catch (IOException e) {
             LOG.warn("checkpoints: could not remove {}: {}", dir, e.toString());
+        }
+    }
+
+    /**
+     * Removes the folder if this run created it: the run was refused or diverged, and a rerun with
+     * the same settings would end the same way, so nothing it kept can serve a resume. A folder
+     * inherited from an earlier, crashed run is left as it was.
+     */
+    public void discardIfCreated() {
+        if (created) {
+            clear();
         }
     }
 

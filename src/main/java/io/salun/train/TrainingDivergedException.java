@@ -14,7 +14,7 @@ public final class TrainingDivergedException extends RuntimeException {
     }
 
     /** The setting that holds a stage's learning rate. */
-    static String learningRateSetting(String stage) {
+    public static String learningRateSetting(String stage) {
         if (stage.equals("train")) {
             return "train.lr";
         }

@@ -2,6 +2,7 @@ package io.salun.unlearn;
 
 import io.salun.data.Shard;
 import io.salun.mask.Bitset;
+import io.salun.mask.FrozenParameters;
 import io.salun.model.NetworkSnapshot;
 import io.salun.model.Optimizer;
 import io.salun.train.Checkpoints;
@@ -9,6 +10,7 @@ import io.salun.train.DataOrder;
 import io.salun.train.GradientTerm;
 import io.salun.train.Labelling;
 import io.salun.train.ParameterAveraging;
+import io.salun.train.TrainingDivergedException;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
@@ -43,6 +45,45 @@ public final class Unlearning {
     /** The unlearned (or retrained) model, the wall-clock seconds it took, and its loss per round. */
     public record Outcome(Method method, boolean masked, NetworkSnapshot model, double seconds,
                           List<ParameterAveraging.RoundLoss> losses) {
+    }
+
+    /**
+     * The audit of a finished run, before anything is published: every parameter the mask froze is
+     * bit-identical to the original (exact masking), and at least one parameter it left trainable
+     * moved. A run that moved nothing would publish the original model under a new name.
+     *
+     * @param label the method as reported ({@code salun}, {@code ft+mask} …)
+     * @throws IllegalStateException if a frozen parameter moved (a bug, never bad input)
+     * @throws NoEffectException     if no trainable parameter moved
+     */
+    public static void audit(String label, Optional<Bitset> mask, NetworkSnapshot original, NetworkSnapshot unlearned) {
+        float[] before = original.parameters();
+        float[] after = unlearned.parameters();
+        long frozenMoved = mask.map(m -> FrozenParameters.movedOutside(m, before, after)).orElse(0L);
+        if (frozenMoved != 0) {
+            throw new IllegalStateException(label + ": " + frozenMoved + " masked-out parameters moved: exact masking failed");
+        }
+        long trainable = mask.map(Bitset::cardinality).orElse(before.length);
+        if (FrozenParameters.movedInside(mask, before, after) == 0) {
+            throw new NoEffectException(label + ": none of the " + trainable + " parameters it could train moved, so"
+                    + " the result would be the original model under a new name; nothing is published. Raise the"
+                    + " learning rate (" + TrainingDivergedException.learningRateSetting(label) + ") or the epochs"
+                    + (mask.isPresent() ? ", or the mask's saliency.ratio" : ""));
+        }
+    }
+
+    /**
+     * The second post-condition: the forget set's loss changed (measured on the same records,
+     * before and after). Equal losses mean the moved parameters did not reach the forget set.
+     *
+     * @throws NoEffectException if the forget loss is bit-identical before and after
+     */
+    public static void requireForgetLossChanged(String label, double before, double after) {
+        if (Double.isFinite(before) && Double.doubleToLongBits(before) == Double.doubleToLongBits(after)) {
+            throw new NoEffectException(label + ": parameters moved but the forget set's loss did not change ("
+                    + before + "), so nothing was unlearned; nothing is published. Raise the learning rate ("
+                    + TrainingDivergedException.learningRateSetting(label) + ") or the epochs");
+        }
     }
 
     /**

@@ -137,6 +137,47 @@ class AuditSparkTest {
         assertEquals(Main.NOT_VERIFIED, Main.run(new String[] {"verify", "--output.dir=" + copy}));
     }
 
+    @Test
+    void verifyFailsWhenAFileTheReportNamesIsMissingEvenIfManifestAndMarkerOmitIt() throws Exception {
+        // what a run whose staging folder lost mask.bin used to publish: the report names the mask,
+        // while the manifest and the marker were written from the files that were left
+        Path copy = copyOfResult("no-mask");
+        Files.delete(copy.resolve("mask.bin"));
+        ObjectMapper json = new ObjectMapper();
+        ObjectNode manifest = (ObjectNode) json.readTree(copy.resolve("manifest.json").toFile());
+        ((ObjectNode) manifest.get("outputs")).remove("mask.bin");
+        Files.writeString(copy.resolve("manifest.json"), json.writeValueAsString(manifest));
+        ObjectNode marker = (ObjectNode) json.readTree(copy.resolve(OutputDir.SUCCESS).toFile());
+        com.fasterxml.jackson.databind.node.ArrayNode kept = json.createArrayNode();
+        for (JsonNode f : marker.get("files")) {
+            if (!f.get("path").asText().equals("mask.bin")) {
+                ((ObjectNode) f).put("sha256", sha256(copy.resolve(f.get("path").asText())));
+                kept.add(f);
+            }
+        }
+        marker.set("files", kept);
+        Files.writeString(copy.resolve(OutputDir.SUCCESS), json.writeValueAsString(marker));
+        List<String> problems = VerifyCommand.check(copy.toString(), new Configuration());
+        assertTrue(problems.contains("report.json names mask.bin, which manifest.json does not list"), problems.toString());
+        assertTrue(problems.contains("report.json names mask.bin, which is missing"), problems.toString());
+        assertTrue(problems.stream().anyMatch(p -> p.startsWith("the frozen parameters were not checked")), problems.toString());
+        assertEquals(Main.NOT_VERIFIED, Main.run(new String[] {"verify", "--output.dir=" + copy}));
+    }
+
+    @Test
+    void verifyClaimsOnlyTheChecksItMade() {
+        VerifyCommand.Verdict masked = VerifyCommand.verify(result.toString(), new Configuration());
+        assertEquals(List.of(), masked.problems());
+        assertTrue(masked.checked().stream().anyMatch(c -> c.endsWith("frozen parameters bit-identical to the original")),
+                masked.checked().toString());
+        Path unmasked = dir.resolve("rl");
+        assertEquals(0, Main.run(args("unlearn", "--unlearn.method=rl", "--output.dir=" + unmasked)));
+        VerifyCommand.Verdict rl = VerifyCommand.verify(unmasked.toString(), new Configuration());
+        assertEquals(List.of(), rl.problems());
+        assertTrue(rl.checked().stream().noneMatch(c -> c.contains("bit-identical")), rl.checked().toString());
+        assertTrue(rl.checked().stream().anyMatch(c -> c.startsWith("no mask")), rl.checked().toString());
+    }
+
     private static Path copyOfResult(String name) throws IOException {
         Path copy = Files.createDirectories(dir.resolve(name));
         try (var files = Files.list(result)) {

@@ -94,6 +94,12 @@ class BadInputSparkTest {
         Path corruptParquet = Files.createDirectories(dir.resolve("corrupt-parquet"));
         Files.write(corruptParquet.resolve("part-00000.parquet"), "PAR1 but not really a parquet file".getBytes());
 
+        Files.write(dir.resolve("empty.zip"), new byte[0]);
+        Files.writeString(dir.resolve("utf16-ids.txt"), "5\n17\n", java.nio.charset.StandardCharsets.UTF_16);
+        Files.writeString(dir.resolve("words.txt"), "5\nseventeen\n");
+        Files.writeString(dir.resolve("typo.properties"), "unlearn.epochs=1\nsaliency.ratoi=0.5\n");
+        Files.writeString(dir.resolve("a-file"), "not a folder");
+
         inputHashes = hashes(inputs());
     }
 
@@ -149,7 +155,19 @@ class BadInputSparkTest {
                 new Case("corrupt Parquet", "data.train", parquet, "--data.train=" + corruptParquet,
                         "--data.test=" + nanTable),
                 new Case("parquet without a table", "data.train", parquet),
-                new Case("unknown command", "command", "--command=none"));
+                new Case("unknown command", "command", "--command=none"),
+                new Case("mask keeps no parameter", "keeps floor(", "--saliency.ratio=1e-9"),
+                new Case("empty model file", "is empty (0 bytes)", "--model.path=" + dir.resolve("empty.zip")),
+                new Case("UTF-16 deletion list", "is UTF-16", "--forget.scenario=ids",
+                        "--forget.ids=" + dir.resolve("utf16-ids.txt")),
+                new Case("deletion list of non-integers", "are not integers", "--forget.scenario=ids",
+                        "--forget.ids=" + dir.resolve("words.txt")),
+                new Case("unknown key in a settings file", "settings file " + dir.resolve("typo.properties"),
+                        "--conf=" + dir.resolve("typo.properties")),
+                new Case("output is a file", "is a file", "--output.dir=" + dir.resolve("a-file")),
+                new Case("output inside a file", "is a file", "--output.dir=" + dir.resolve("a-file").resolve("out")),
+                new Case("output where nothing may be created", "output.dir", "--output.dir=/sys/salun-out"),
+                new Case("checkpoint folder is a file", "checkpoint.dir", "--checkpoint.dir=" + dir.resolve("a-file")));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -165,10 +183,14 @@ class BadInputSparkTest {
         String errors = String.join("\n", log);
         assertEquals(Main.BAD_INPUT, code[0], errors);
         assertTrue(errors.contains(c.expected()), "the error does not name '" + c.expected() + "': " + errors);
-        if (!c.name().equals("output already present") && !c.name().equals("output is the model")) {
+        if (!List.of("output already present", "output is the model", "output is a file", "output inside a file",
+                "output where nothing may be created").contains(c.name())) {
             assertFalse(Files.exists(out), "output written");
         }
-        assertFalse(Files.exists(out.resolveSibling("." + out.getFileName() + ".staging")), "staging left behind");
+        for (String leftover : List.of(".staging", ".checkpoint", ".lease")) {
+            assertFalse(Files.exists(out.resolveSibling("." + out.getFileName() + leftover)), leftover + " left behind");
+        }
+        assertEquals("not a folder", Files.readString(dir.resolve("a-file")));
         try (Stream<Path> kept = Files.list(dir.resolve("taken"))) {
             assertEquals(List.of(dir.resolve("taken").resolve("keep.txt")), kept.toList());
         }
@@ -183,7 +205,7 @@ class BadInputSparkTest {
 
     private static List<Path> inputs() {
         return List.of(LocalSpark.fashionMnistSlice(), model, dir.resolve("corrupt-idx"), dir.resolve("unknown-ids.txt"),
-                dir.resolve("nan-table"));
+                dir.resolve("nan-table"), dir.resolve("utf16-ids.txt"), dir.resolve("words.txt"), dir.resolve("empty.zip"));
     }
 
     private static void save(Architecture arch, int rows, int cols, int classes, Path path) {

@@ -119,6 +119,35 @@ class UnlearnJobSparkTest {
         }
         assertEquals(masks[0], masks[1]);
         assertArrayEquals(params[0], params[1]);
+        // the published bytes too: model.zip carries no write time, so two identical runs have one manifest's outputs
+        assertArrayEquals(sha256(dir.resolve("repeat-0/model.zip")), sha256(dir.resolve("repeat-1/model.zip")));
+        ObjectMapper json = new ObjectMapper();
+        JsonNode first = json.readTree(dir.resolve("repeat-0/manifest.json").toFile()).get("outputs");
+        JsonNode second = json.readTree(dir.resolve("repeat-1/manifest.json").toFile()).get("outputs");
+        for (String file : List.of("model.zip", "mask.bin")) {
+            assertEquals(first.get(file), second.get(file), file);
+        }
+    }
+
+    @Test
+    void aRunThatMovesNothingIsRefusedAndLeavesNothing() {
+        Path out = dir.resolve("no-effect");
+        // a learning rate so small that every update rounds away in float arithmetic
+        assertEquals(Main.NO_EFFECT, Main.run(args("unlearn", "--unlearn.epochs=1", "--unlearn.lr=1e-30",
+                "--output.dir=" + out)));
+        for (String left : List.of("no-effect", ".no-effect.staging", ".no-effect.checkpoint", ".no-effect.lease")) {
+            assertFalse(Files.exists(dir.resolve(left)), left + " left behind");
+        }
+    }
+
+    @Test
+    void aDivergedRunLeavesNoCheckpoints() {
+        Path out = dir.resolve("diverged");
+        assertEquals(Main.DIVERGED, Main.run(args("unlearn", "--unlearn.method=ga", "--unlearn.epochs=2",
+                "--unlearn.lr=1e6", "--output.dir=" + out)));
+        for (String left : List.of("diverged", ".diverged.staging", ".diverged.checkpoint", ".diverged.lease")) {
+            assertFalse(Files.exists(dir.resolve(left)), left + " left behind");
+        }
     }
 
     private static byte[] sha256(Path file) throws IOException, NoSuchAlgorithmException {
