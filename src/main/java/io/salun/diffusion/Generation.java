@@ -1,9 +1,8 @@
 package io.salun.diffusion;
 
 import io.salun.model.NetworkSnapshot;
-import io.salun.spark.Devices;
+import io.salun.spark.ShardAggregate;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.broadcast.Broadcast;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import scala.Tuple2;
 
@@ -39,40 +38,34 @@ public final class Generation {
                 chunks.add(new int[] {c, from, Math.min(spec.perClass(), from + spec.chunk())});
             }
         }
-        Broadcast<NetworkSnapshot> network = sc.broadcast(model);
-        try {
-            List<Tuple2<int[], float[][]>> made = sc.parallelize(chunks, Math.max(1, Math.min(partitions, chunks.size())))
-                    .mapPartitions(it -> {
-                        Devices.bindTask();
-                        List<Tuple2<int[], float[][]>> out = new ArrayList<>();
-                        MultiLayerNetwork net = null;
-                        while (it.hasNext()) {
-                            int[] chunk = it.next();
-                            if (net == null) {
-                                net = network.value().build();
-                            }
-                            int n = chunk[2] - chunk[1];
-                            int[] conditions = new int[n];
-                            int[] indices = new int[n];
-                            for (int i = 0; i < n; i++) {
-                                conditions[i] = classes[chunk[0]];
-                                indices[i] = chunk[1] + i;
-                            }
-                            out.add(new Tuple2<>(chunk, Sampler.sample(net, conditions, indices, d, modelClasses,
-                                    spec.steps(), spec.guidance(), spec.seed(), NoiseSchedule.DDPM)));
+        List<Tuple2<int[], float[][]>> made = ShardAggregate.collect(sc, model,
+                sc.parallelize(chunks, Math.max(1, Math.min(partitions, chunks.size()))), (network, partition, it) -> {
+                    List<Tuple2<int[], float[][]>> out = new ArrayList<>();
+                    MultiLayerNetwork net = null;
+                    while (it.hasNext()) {
+                        int[] chunk = it.next();
+                        if (net == null) {
+                            net = network.build();
                         }
-                        return out.iterator();
-                    }).collect();
-            float[][][] images = new float[classes.length][spec.perClass()][];
-            for (Tuple2<int[], float[][]> t : made) {
-                int[] chunk = t._1();
-                for (int i = chunk[1]; i < chunk[2]; i++) {
-                    images[chunk[0]][i] = t._2()[i - chunk[1]];
-                }
+                        int n = chunk[2] - chunk[1];
+                        int[] conditions = new int[n];
+                        int[] indices = new int[n];
+                        for (int i = 0; i < n; i++) {
+                            conditions[i] = classes[chunk[0]];
+                            indices[i] = chunk[1] + i;
+                        }
+                        out.add(new Tuple2<>(chunk, Sampler.sample(net, conditions, indices, d, modelClasses,
+                                spec.steps(), spec.guidance(), spec.seed(), NoiseSchedule.DDPM)));
+                    }
+                    return java.util.Optional.of(out);
+                });
+        float[][][] images = new float[classes.length][spec.perClass()][];
+        for (Tuple2<int[], float[][]> t : made) {
+            int[] chunk = t._1();
+            for (int i = chunk[1]; i < chunk[2]; i++) {
+                images[chunk[0]][i] = t._2()[i - chunk[1]];
             }
-            return images;
-        } finally {
-            network.destroy();
         }
+        return images;
     }
 }

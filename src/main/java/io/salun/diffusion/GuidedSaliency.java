@@ -6,10 +6,9 @@ import io.salun.mask.Bitset;
 import io.salun.mask.SaliencyMask;
 import io.salun.model.NetworkSnapshot;
 import io.salun.saliency.GradientSum;
-import io.salun.spark.Devices;
+import io.salun.saliency.SaliencyStage;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.broadcast.Broadcast;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -82,15 +81,8 @@ public final class GuidedSaliency {
     /** The summed guided-loss gradient at {@code model} over every partition of {@code forget}. */
     public static GradientSum gradientSum(JavaSparkContext sc, NetworkSnapshot model, JavaRDD<Shard> forget,
                                           int batchSize, int classes, double guidance, long seed, int treeDepth) {
-        Broadcast<NetworkSnapshot> network = sc.broadcast(model);
-        try {
-            return forget.map(shard -> {
-                Devices.bindTask();
-                return over(network.value().build(), shard, batchSize, classes, guidance, seed, NoiseSchedule.DDPM);
-            }).treeReduce(GradientSum::merge, treeDepth);
-        } finally {
-            network.destroy();
-        }
+        return SaliencyStage.gradientSum(sc, model, forget,
+                (net, shard) -> over(net, shard, batchSize, classes, guidance, seed, NoiseSchedule.DDPM), treeDepth);
     }
 
     /** The SalUn-gen mask: the top {@code ratio} of the summed guided-loss gradient's magnitudes. */

@@ -2,12 +2,12 @@ package io.salun.eval;
 
 import io.salun.data.Shard;
 import io.salun.model.NetworkSnapshot;
-import io.salun.spark.Devices;
+import io.salun.spark.ShardAggregate;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.broadcast.Broadcast;
 
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -29,16 +29,20 @@ public final class EvaluationStage {
     /** Per-class counts {@code [forget rows, other rows]} of {@code model} over {@code shards}. */
     public static ClassCounts[] counts(JavaSparkContext sc, NetworkSnapshot model, JavaRDD<Shard> shards,
                                        int batchSize, int classes, int treeDepth) {
-        Broadcast<NetworkSnapshot> network = sc.broadcast(model);
-        try {
-            return shards.map(shard -> {
-                Devices.bindTask();
-                return Predictions.count(network.value().build(), shard, batchSize, classes);
-            })
-                    .treeReduce((a, b) -> new ClassCounts[] {a[0].merge(b[0]), a[1].merge(b[1])}, treeDepth);
-        } finally {
-            network.destroy();
-        }
+        return ShardAggregate.reduce(sc, model, shards, (network, partition, it) -> {
+            if (!it.hasNext()) {
+                return Optional.empty();
+            }
+            ClassCounts[] counts = Predictions.count(network.build(), it.next(), batchSize, classes);
+            while (it.hasNext()) {
+                counts = merge(counts, Predictions.count(network.build(), it.next(), batchSize, classes));
+            }
+            return Optional.of(counts);
+        }, EvaluationStage::merge, treeDepth);
+    }
+
+    private static ClassCounts[] merge(ClassCounts[] a, ClassCounts[] b) {
+        return new ClassCounts[] {a[0].merge(b[0]), a[1].merge(b[1])};
     }
 
     /** UA, RA, TA and MIA-Efficacy of {@code model} on {@code sets}. */
@@ -49,7 +53,7 @@ public final class EvaluationStage {
         Set<Integer> forgotten = sets.forgottenClasses();
         double ta = forgotten.isEmpty() ? testCounts.accuracy() : testCounts.accuracyExcluding(forgotten);
         double forgottenTest = forgotten.isEmpty() ? Double.NaN : testCounts.accuracyOf(forgotten);
-        double mia = miaEfficacy(sc, model, sets, batchSize, classes);
+        double mia = miaEfficacy(sc, model, sets, batchSize, classes, treeDepth);
         return new Metrics(100.0 - train[0].accuracy(), train[1].accuracy(), ta, mia, forgottenTest, train[0].meanLoss());
     }
 
@@ -57,39 +61,47 @@ public final class EvaluationStage {
      * MIA-Efficacy (%): attacker trained on members (a sample of Dr) vs non-members (a sample of the
      * test set without forgotten classes), applied to the forget set.
      */
-    public static double miaEfficacy(JavaSparkContext sc, NetworkSnapshot model, Sets sets, int batchSize, int classes) {
-        Broadcast<NetworkSnapshot> network = sc.broadcast(model);
-        Broadcast<MembershipInferenceAttack> attack = null;
-        try {
-            List<double[]> members = sets.members().flatMap(shard -> java.util.Arrays.asList(
-                    confidencesOnDevice(network.value(), shard, batchSize, classes)).iterator()).collect();
-            List<double[]> nonMembers = sets.nonMembers().flatMap(shard -> java.util.Arrays.asList(
-                    confidencesOnDevice(network.value(), shard, batchSize, classes)).iterator()).collect();
-            attack = sc.broadcast(MembershipInferenceAttack.train(members.toArray(double[][]::new),
-                    nonMembers.toArray(double[][]::new)));
-            Broadcast<MembershipInferenceAttack> a = attack;
-            long[] counts = sets.forget().map(shard -> {
-                double[][] c = confidencesOnDevice(network.value(), shard, batchSize, classes);
-                long nonMember = 0;
+    public static double miaEfficacy(JavaSparkContext sc, NetworkSnapshot model, Sets sets, int batchSize, int classes,
+                                     int treeDepth) {
+        List<double[]> members = confidences(sc, model, sets.members(), batchSize, classes);
+        List<double[]> nonMembers = confidences(sc, model, sets.nonMembers(), batchSize, classes);
+        MembershipInferenceAttack attack = MembershipInferenceAttack.train(members.toArray(double[][]::new),
+                nonMembers.toArray(double[][]::new));
+        // the forget set is scored on the executors: only the count of predicted non-members comes back
+        long[] counts = ShardAggregate.reduce(sc, new Scoring(model, attack), sets.forget(), (scoring, partition, it) -> {
+            if (!it.hasNext()) {
+                return Optional.empty();
+            }
+            long nonMember = 0;
+            long all = 0;
+            while (it.hasNext()) {
+                double[][] c = Predictions.confidences(scoring.model().build(), it.next(), batchSize, classes);
                 for (double[] x : c) {
-                    if (a.value().predictsNonMember(x)) {
+                    if (scoring.attack().predictsNonMember(x)) {
                         nonMember++;
                     }
                 }
-                return new long[] {nonMember, c.length};
-            }).reduce((x, y) -> new long[] {x[0] + y[0], x[1] + y[1]});
-            return counts[1] == 0 ? Double.NaN : 100.0 * counts[0] / counts[1];
-        } finally {
-            network.destroy();
-            if (attack != null) {
-                attack.destroy();
+                all += c.length;
             }
-        }
+            return Optional.of(new long[] {nonMember, all});
+        }, (x, y) -> new long[] {x[0] + y[0], x[1] + y[1]}, treeDepth);
+        return counts[1] == 0 ? Double.NaN : 100.0 * counts[0] / counts[1];
     }
 
-    /** True-label confidences of a shard's records, computed on the task's device. */
-    private static double[][] confidencesOnDevice(NetworkSnapshot network, Shard shard, int batchSize, int classes) {
-        Devices.bindTask();
-        return Predictions.confidences(network.build(), shard, batchSize, classes);
+    /** What the forget set's scoring tasks share: the model and the trained attacker. */
+    private record Scoring(NetworkSnapshot model, MembershipInferenceAttack attack) implements java.io.Serializable {
     }
+
+    /** The true-label confidences of every record of {@code shards}, in partition order. */
+    private static List<double[]> confidences(JavaSparkContext sc, NetworkSnapshot model, JavaRDD<Shard> shards,
+                                              int batchSize, int classes) {
+        return ShardAggregate.collect(sc, model, shards, (network, partition, it) -> {
+            List<double[]> out = new java.util.ArrayList<>();
+            while (it.hasNext()) {
+                out.addAll(java.util.Arrays.asList(Predictions.confidences(network.build(), it.next(), batchSize, classes)));
+            }
+            return Optional.of(out);
+        });
+    }
+
 }

@@ -32,8 +32,11 @@ public final class UniformSample {
 
     private static long threshold(JavaRDD<Example> records, long seed, String stage, long k) {
         JavaRDD<Long> keys = records.map(e -> UniformSelection.key(seed, stage, e.id()));
-        UniformSelection.Histogram histogram = keys.treeAggregate(new UniformSelection.Histogram(),
-                UniformSelection.Histogram::add, UniformSelection.Histogram::merge);
+        UniformSelection.Histogram histogram = io.salun.spark.ShardAggregate.reduce(keys, (nothing, partition, it) -> {
+            UniformSelection.Histogram h = new UniformSelection.Histogram();
+            it.forEachRemaining(h::add);
+            return java.util.Optional.of(h);
+        }, UniformSelection.Histogram::merge, 2);
         if (k > histogram.total()) {
             throw new IllegalArgumentException("cannot select " + k + " of " + histogram.total() + " records");
         }

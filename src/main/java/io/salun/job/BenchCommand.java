@@ -21,7 +21,7 @@ import io.salun.train.ParameterAverage;
 import io.salun.train.ParameterAveraging;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.broadcast.Broadcast;
+import io.salun.spark.ShardAggregate;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -144,8 +144,8 @@ final class BenchCommand {
                     io.salun.eval.Predictions.count(start.build(), all, 500, classes));
             int parameters = start.size();
             Stats gradientReduce = measure(cpu, "gradient treeReduce", warmup, repetitions, () ->
-                    spread.map(s -> GradientSum.empty(parameters)).treeReduce(GradientSum::merge,
-                            settings.get(JobSettings.TREE_DEPTH)));
+                    ShardAggregate.reduce(spread, (nothing, partition, it) -> Optional.of(GradientSum.empty(parameters)),
+                            GradientSum::merge, settings.get(JobSettings.TREE_DEPTH)));
 
             results.put("fineTuningEpoch", Map.of(
                     "plainMasked", throughput(plain, all.size()),
@@ -262,13 +262,8 @@ final class BenchCommand {
     }
 
     private static void emptyRound(JavaSparkContext sc, NetworkSnapshot network, JavaRDD<Shard> shards, int depth) {
-        Broadcast<NetworkSnapshot> b = sc.broadcast(network);
-        try {
-            shards.map(s -> ParameterAverage.empty(b.value().size(), b.value().updaterState().length))
-                    .treeReduce(ParameterAverage::merge, depth);
-        } finally {
-            b.destroy();
-        }
+        ShardAggregate.reduce(sc, network, shards, (n, partition, it) -> Optional.of(ParameterAverage.empty(n.size(),
+                n.updaterState().length)), ParameterAverage::merge, depth);
     }
 
     private static Stats measure(Map<String, Stats> cpu, String what, int warmup, int repetitions, Runnable work) {

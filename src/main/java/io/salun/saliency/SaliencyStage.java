@@ -5,37 +5,53 @@ import io.salun.data.Shard;
 import io.salun.mask.Bitset;
 import io.salun.mask.SaliencyMask;
 import io.salun.model.NetworkSnapshot;
-import io.salun.spark.Devices;
+import io.salun.spark.ShardAggregate;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.broadcast.Broadcast;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.Layer;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+
+import java.util.Optional;
 
 /**
  * Spark wiring of the saliency pass (SALUN-SPEC §1): broadcast θo → each partition of the forget
- * set sums its per-example gradients ({@link GradientSum}) → {@code treeReduce} → the driver keeps
- * the top {@code ⌊N·ratio⌋} entries of {@code |g|} as the mask ({@link SaliencyMask#topK}).
+ * set sums its per-example gradients (a {@link Kernel}: {@link GradientSum#over} for
+ * classification, the guided diffusion loss for generation) → {@code treeReduce} → the driver
+ * keeps the top {@code ⌊N·ratio⌋} entries of {@code |g|} as the mask ({@link SaliencyMask#topK}).
  */
 public final class SaliencyStage {
     private SaliencyStage() {
     }
 
-    /** The summed forget-set gradient at {@code original}, over all partitions of {@code forget}. */
+    /** The summed loss gradient of one shard at a network built for its task. */
+    @FunctionalInterface
+    public interface Kernel extends java.io.Serializable {
+        GradientSum over(MultiLayerNetwork net, Shard shard);
+    }
+
+    /** The summed gradient of {@code kernel} at {@code network}, over every partition of {@code forget}. */
+    public static GradientSum gradientSum(JavaSparkContext sc, NetworkSnapshot network, JavaRDD<Shard> forget,
+                                          Kernel kernel, int treeDepth) {
+        return ShardAggregate.reduce(sc, network, forget, (net, partition, shards) -> {
+            if (!shards.hasNext()) {
+                return Optional.empty();
+            }
+            GradientSum sum = kernel.over(net.build(), shards.next());
+            while (shards.hasNext()) {
+                sum = sum.merge(kernel.over(net.build(), shards.next()));
+            }
+            return Optional.of(sum);
+        }, GradientSum::merge, treeDepth);
+    }
+
+    /** The summed cross-entropy gradient of the forget set at {@code original}, in inference mode. */
     public static GradientSum gradientSum(JavaSparkContext sc, NetworkSnapshot original, JavaRDD<Shard> forget,
                                           int batchSize, int classes, int treeDepth) {
-        Broadcast<NetworkSnapshot> network = sc.broadcast(inferenceForm(original));
-        try {
-            return forget.map(shard -> {
-                Devices.bindTask();
-                return GradientSum.over(network.value().build(), shard, batchSize, classes);
-            })
-                    .treeReduce(GradientSum::merge, treeDepth);
-        } finally {
-            network.destroy();
-        }
+        return gradientSum(sc, inferenceForm(original), forget, (net, shard) -> GradientSum.over(net, shard, batchSize, classes),
+                treeDepth);
     }
 
     /** The saliency mask of {@code original} for the forget set. */

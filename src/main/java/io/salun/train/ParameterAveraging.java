@@ -3,7 +3,7 @@ package io.salun.train;
 import io.salun.data.Shard;
 import io.salun.mask.Bitset;
 import io.salun.model.NetworkSnapshot;
-import io.salun.spark.Devices;
+import io.salun.spark.ShardAggregate;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
@@ -138,19 +138,13 @@ public final class ParameterAveraging {
 
     private static ParameterAverage round(JavaSparkContext sc, NetworkSnapshot current, JavaRDD<Shard> shards,
                                           LocalSteps.Round spec, Broadcast<List<Bitset>> maskBroadcast, int depth) {
-        Broadcast<NetworkSnapshot> network = sc.broadcast(current);
-        try {
-            return shards.mapPartitionsWithIndex((partition, it) -> {
-                Devices.bindTask();
-                ParameterAverage local = ParameterAverage.empty(network.value().size(), network.value().updaterState().length);
-                while (it.hasNext()) {
-                    local.merge(LocalSteps.run(network.value(), maskBroadcast.value().stream().findFirst(), it.next(), partition, spec));
-                }
-                return Collections.singletonList(local).iterator();
-            }, false).treeReduce(ParameterAverage::merge, depth);
-        } finally {
-            network.destroy();
-        }
+        return ShardAggregate.reduce(sc, current, shards, (network, partition, it) -> {
+            ParameterAverage local = ParameterAverage.empty(network.size(), network.updaterState().length);
+            while (it.hasNext()) {
+                local.merge(LocalSteps.run(network, maskBroadcast.value().stream().findFirst(), it.next(), partition, spec));
+            }
+            return Optional.of(local);
+        }, ParameterAverage::merge, depth);
     }
 
     /** {@code θ ← where(m, θ, anchor)} on flat arrays. */
