@@ -56,7 +56,7 @@ public final class ForgetSplit {
         if (spec instanceof ForgetSpec.Random random) {
             long total = training.count();
             long k = Math.round(random.fraction() * total);
-            flagged = UniformSample.flag(training, seed, "forget-random", k);
+            flagged = SelectionStage.flag(training, seed, "forget-random", k);
         } else if (spec instanceof ForgetSpec.Classes classes) {
             Set<Integer> labels = classes.labels();
             flagged = training.map(e -> e.withForget(labels.contains(e.label())));

@@ -9,7 +9,7 @@ import io.salun.data.IdxSource;
 import io.salun.data.ImageShape;
 import io.salun.data.ParquetSource;
 import io.salun.forget.ForgetSplit;
-import io.salun.forget.UniformSample;
+import io.salun.forget.SelectionStage;
 import io.salun.model.ModelStore;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
@@ -60,7 +60,7 @@ public record Datasets(JavaRDD<Example> training, JavaRDD<Example> test, int row
         }
         JavaRDD<Example> all = IdxSource.read(sc, trainImages, trainLabels, partitions);
         JavaRDD<Example> training = subset == 0 || subset == train.count() ? all
-                : UniformSample.take(all, settings.get(JobSettings.SEED), "subset", subset);
+                : SelectionStage.take(all, settings.get(JobSettings.SEED), "subset", subset);
         // an IDX record's ID is its index in the file, which is also its key
         Dataset<Row> ids = ForgetSplit.keysAsIds(training);
         return new Datasets(training.setName("D"), IdxSource.read(sc, testImages, testLabels, partitions).setName("Dt"),
@@ -84,7 +84,7 @@ public record Datasets(JavaRDD<Example> training, JavaRDD<Example> test, int row
         JavaRDD<Example> training = train.examples();
         Dataset<Row> ids = train.ids();
         if (subset != 0 && subset != train.count()) {
-            training = UniformSample.take(training, settings.get(JobSettings.SEED), "subset", subset);
+            training = SelectionStage.take(training, settings.get(JobSettings.SEED), "subset", subset);
             Dataset<Row> kept = spark.createDataset(training.map(Example::id).rdd(), Encoders.LONG()).toDF("key");
             ids = ids.join(kept, "key").select("id", "key");
         }

@@ -105,7 +105,7 @@ public final class Main {
                 case "benchmark" -> withSpark(settings, command, sc -> BenchmarkCommand.run(sc, settings));
                 case "train-diffusion" -> withSpark(settings, command, sc -> TrainDiffusionCommand.run(sc, settings));
                 case "unlearn-diffusion" -> withSpark(settings, command, sc -> UnlearnDiffusionCommand.run(sc, settings));
-                case "bench" -> withSpark(settings, command, sc -> BenchCommand.run(sc, settings));
+                case "bench" -> withSpark(settings, command, sc -> SpeedBenchCommand.run(sc, settings));
                 case "verify" -> {
                     String dir = settings.get(JobSettings.OUTPUT_DIR).orElseThrow(() -> new InvalidInputException(
                             "output.dir: verify needs the published result to check (--output.dir=URI), found none"));

@@ -8,7 +8,7 @@ import io.salun.data.Shards;
 import io.salun.eval.EvaluationStage;
 import io.salun.forget.ForgetSpec;
 import io.salun.forget.ForgetSplit;
-import io.salun.forget.UniformSample;
+import io.salun.forget.SelectionStage;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.slf4j.Logger;
@@ -76,8 +76,8 @@ final class Scenario implements AutoCloseable {
         long testCount = test.map(Shard::size).fold(0, Integer::sum);
         // the attack's two training sets are balanced: |Dt'| of each, or |Dr| of each when Dr is smaller
         long n = Math.min(testRetained.count(), split.retain());
-        JavaRDD<Example> memberSample = UniformSample.take(retained, seed, "mia-members", n);
-        JavaRDD<Example> nonMemberSample = UniformSample.take(testRetained, seed, "mia-non-members", n);
+        JavaRDD<Example> memberSample = SelectionStage.take(retained, seed, "mia-members", n);
+        JavaRDD<Example> nonMemberSample = SelectionStage.take(testRetained, seed, "mia-non-members", n);
         return new Scenario(spec, split,
                 Shards.cache(split.flagged(), "D shards (flagged)"),
                 Shards.cache(split.flagged().filter(Example::forget), "Df shards"),

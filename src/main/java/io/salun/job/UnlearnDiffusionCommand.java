@@ -12,7 +12,7 @@ import io.salun.diffusion.Generation;
 import io.salun.diffusion.GuidedSaliency;
 import io.salun.diffusion.NoiseSchedule;
 import io.salun.diffusion.SampleGrid;
-import io.salun.forget.UniformSample;
+import io.salun.forget.SelectionStage;
 import io.salun.mask.Bitset;
 import io.salun.mask.MaskFile;
 import io.salun.model.ModelStore;
@@ -123,7 +123,7 @@ public final class UnlearnDiffusionCommand {
                 throw new InvalidInputException("diffusion.forget-class: no training record of " + data.source()
                         + " has label " + forgetClass + "; nothing to forget");
             }
-            JavaRDD<Example> retainSample = UniformSample.take(flagged.filter(e -> !e.forget()), seed, "diffusion-retain",
+            JavaRDD<Example> retainSample = SelectionStage.take(flagged.filter(e -> !e.forget()), seed, "diffusion-retain",
                     forgetCount);
             JavaRDD<Shard> forget = Shards.cache(forgetRecords, "Df shards");
             JavaRDD<Shard> unlearnSet = Shards.cache(forgetRecords.union(retainSample)

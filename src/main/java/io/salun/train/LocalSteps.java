@@ -15,7 +15,7 @@ import java.util.Optional;
  * The work of one partition in one round of parameter averaging, free of Spark: rebuild the
  * round's network from its snapshot, take up to {@code localSteps} minibatch steps over the
  * partition's rows in this epoch's order, and add the resulting parameters and updater state to a
- * {@link ParameterAverage}.
+ * {@link RoundAverage}.
  *
  * <p>Epoch {@code e}, round {@code r} of a partition visits minibatches
  * {@code [r·k, (r+1)·k)} of its epoch order ({@code k} = local steps); every seed is derived from
@@ -37,9 +37,9 @@ public final class LocalSteps {
     }
 
     /** Runs one partition's round; an exhausted or empty partition contributes nothing. */
-    public static ParameterAverage run(NetworkSnapshot snapshot, Optional<Bitset> mask, Shard shard,
+    public static RoundAverage run(NetworkSnapshot snapshot, Optional<Bitset> mask, Shard shard,
                                        int partition, Round round) {
-        ParameterAverage result = ParameterAverage.empty(snapshot.size(), snapshot.updaterState().length);
+        RoundAverage result = RoundAverage.empty(snapshot.size(), snapshot.updaterState().length);
         int batches = batchesPerEpoch(shard.size(), round.batchSize());
         int firstBatch = round.round() * round.localSteps();
         if (firstBatch >= batches) {

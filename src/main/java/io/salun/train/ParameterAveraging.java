@@ -18,7 +18,7 @@ import java.util.Optional;
 /**
  * Data-parallel training on Spark by parameter averaging: each round broadcasts the current
  * network (parameters + updater state), every partition runs {@link LocalSteps} on its cached
- * {@link Shard}, and {@code treeReduce} averages the results ({@link ParameterAverage}). The one
+ * {@link Shard}, and {@code treeReduce} averages the results ({@link RoundAverage}). The one
  * engine serves training the original model, Retrain, and masked fine-tuning (SalUn and the other
  * unlearning methods).
  *
@@ -107,7 +107,7 @@ public final class ParameterAveraging {
                     }
                     LocalSteps.Round spec = new LocalSteps.Round(plan.stage(), plan.seed(), epoch, round,
                             plan.batchSize(), plan.localSteps(), plan.classes(), plan.order(), plan.targets(), plan.term());
-                    ParameterAverage average = round(sc, current, shards, spec, maskBroadcast, plan.treeDepth());
+                    RoundAverage average = round(sc, current, shards, spec, maskBroadcast, plan.treeDepth());
                     if (!Double.isFinite(average.meanLoss())) {
                         throw new TrainingDivergedException(plan.stage(), epoch, round, average.meanLoss());
                     }
@@ -136,15 +136,15 @@ public final class ParameterAveraging {
         return new Result(current, Collections.unmodifiableList(losses));
     }
 
-    private static ParameterAverage round(JavaSparkContext sc, NetworkSnapshot current, JavaRDD<Shard> shards,
+    private static RoundAverage round(JavaSparkContext sc, NetworkSnapshot current, JavaRDD<Shard> shards,
                                           LocalSteps.Round spec, Broadcast<List<Bitset>> maskBroadcast, int depth) {
         return ShardAggregate.reduce(sc, current, shards, (network, partition, it) -> {
-            ParameterAverage local = ParameterAverage.empty(network.size(), network.updaterState().length);
+            RoundAverage local = RoundAverage.empty(network.size(), network.updaterState().length);
             while (it.hasNext()) {
                 local.merge(LocalSteps.run(network, maskBroadcast.value().stream().findFirst(), it.next(), partition, spec));
             }
             return Optional.of(local);
-        }, ParameterAverage::merge, depth);
+        }, RoundAverage::merge, depth);
     }
 
     /** {@code θ ← where(m, θ, anchor)} on flat arrays. */

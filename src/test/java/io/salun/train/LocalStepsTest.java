@@ -82,8 +82,8 @@ class LocalStepsTest {
     void sameInputsGiveTheSameBits(Optimizer optimizer) {
         Shard shard = shard();
         NetworkSnapshot start = snapshot(optimizer);
-        ParameterAverage a = LocalSteps.run(start, Optional.empty(), shard, PARTITION, round(1, 1));
-        ParameterAverage b = LocalSteps.run(start, Optional.empty(), shard, PARTITION, round(1, 1));
+        RoundAverage a = LocalSteps.run(start, Optional.empty(), shard, PARTITION, round(1, 1));
+        RoundAverage b = LocalSteps.run(start, Optional.empty(), shard, PARTITION, round(1, 1));
         assertBitIdentical(a.parameters(), b.parameters(), "parameters");
         assertBitIdentical(a.updaterState(), b.updaterState(), "updater state");
         assertEquals(a.examples(), b.examples());
@@ -112,13 +112,13 @@ class LocalStepsTest {
     void roundsPastTheEndOfTheEpochContributeNothing() {
         Shard shard = shard();
         NetworkSnapshot start = snapshot(optimizers().findFirst().orElseThrow());
-        ParameterAverage last = LocalSteps.run(start, Optional.empty(), shard, PARTITION, round(0, 2));
+        RoundAverage last = LocalSteps.run(start, Optional.empty(), shard, PARTITION, round(0, 2));
         assertEquals(2, last.steps(), "minibatches 6 and 7");
         assertEquals(BATCH + 5, last.examples());
-        ParameterAverage past = LocalSteps.run(start, Optional.empty(), shard, PARTITION, round(0, 3));
+        RoundAverage past = LocalSteps.run(start, Optional.empty(), shard, PARTITION, round(0, 3));
         assertEquals(0, past.examples());
         assertEquals(0, past.steps());
-        ParameterAverage empty = LocalSteps.run(start, Optional.empty(),
+        RoundAverage empty = LocalSteps.run(start, Optional.empty(),
                 new Shard(new long[0], new int[0], new boolean[0], new float[0], D), PARTITION, round(0, 0));
         assertEquals(0, empty.examples());
         assertEquals(3, LocalSteps.batchesPerEpoch(61, 24));
@@ -140,7 +140,7 @@ class LocalStepsTest {
         NetworkSnapshot engine = start;
         for (int epoch = 0; epoch < epochs; epoch++) {
             for (int r = 0; ; r++) {
-                ParameterAverage result = LocalSteps.run(engine, Optional.empty(), shard, PARTITION, round(epoch, r));
+                RoundAverage result = LocalSteps.run(engine, Optional.empty(), shard, PARTITION, round(epoch, r));
                 if (result.examples() == 0) {
                     assertEquals(3, r, "8 minibatches in rounds of 3 local steps");
                     break;
@@ -219,7 +219,7 @@ class LocalStepsTest {
         NetworkSnapshot engine = start;
         for (int epoch = 0; epoch < epochs; epoch++) {
             for (int r = 0; r < 3; r++) {
-                ParameterAverage result = LocalSteps.run(engine, Optional.of(mask), shard, PARTITION, round(epoch, r));
+                RoundAverage result = LocalSteps.run(engine, Optional.of(mask), shard, PARTITION, round(epoch, r));
                 engine = engine.with(result.parameters(), result.updaterState(), engine.iteration() + result.steps());
             }
         }

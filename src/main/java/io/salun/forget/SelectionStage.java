@@ -8,8 +8,8 @@ import org.apache.spark.api.java.JavaRDD;
  * keys of the single bucket that holds the k-th key, then a filter or a flag. Only the histogram
  * and that bucket's keys reach the driver.
  */
-public final class UniformSample {
-    private UniformSample() {
+public final class SelectionStage {
+    private SelectionStage() {
     }
 
     /** The records of a seeded uniform sample of exactly {@code k} of them. */

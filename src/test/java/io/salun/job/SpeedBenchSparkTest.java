@@ -16,17 +16,17 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The bench command's arithmetic, and a tiny run of it whose numbers must hang together. */
-class BenchSparkTest {
+class SpeedBenchSparkTest {
     @TempDir
     Path dir;
 
     @Test
     void statsAreMedianAndRange() {
-        BenchCommand.Stats odd = BenchCommand.Stats.of(List.of(3.0, 1.0, 2.0));
+        SpeedBenchCommand.Stats odd = SpeedBenchCommand.Stats.of(List.of(3.0, 1.0, 2.0));
         assertEquals(2.0, odd.median());
         assertEquals(1.0, odd.min());
         assertEquals(3.0, odd.max());
-        assertEquals(2.5, BenchCommand.Stats.of(List.of(4.0, 1.0, 2.0, 3.0)).median());
+        assertEquals(2.5, SpeedBenchCommand.Stats.of(List.of(4.0, 1.0, 2.0, 3.0)).median());
     }
 
     @Test

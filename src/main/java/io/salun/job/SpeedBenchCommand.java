@@ -4,7 +4,7 @@ import io.salun.config.Settings;
 import io.salun.data.Example;
 import io.salun.data.Shard;
 import io.salun.data.Shards;
-import io.salun.forget.UniformSample;
+import io.salun.forget.SelectionStage;
 import io.salun.mask.Bitset;
 import io.salun.model.Architecture;
 import io.salun.model.NetworkSnapshot;
@@ -17,7 +17,7 @@ import io.salun.train.DataOrder;
 import io.salun.train.GradientTerm;
 import io.salun.train.Labelling;
 import io.salun.train.LocalSteps;
-import io.salun.train.ParameterAverage;
+import io.salun.train.RoundAverage;
 import io.salun.train.ParameterAveraging;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -50,11 +50,11 @@ import java.util.Optional;
  * heap and resident memory of this JVM (the driver, and in local mode the executors too). Writes
  * {@code bench.json} and {@code bench.md}.
  */
-final class BenchCommand {
-    private static final Logger LOG = LoggerFactory.getLogger(BenchCommand.class);
+final class SpeedBenchCommand {
+    private static final Logger LOG = LoggerFactory.getLogger(SpeedBenchCommand.class);
     private static final Logger CONSOLE = LoggerFactory.getLogger("io.salun.console");
 
-    private BenchCommand() {
+    private SpeedBenchCommand() {
     }
 
     /** Median, minimum and maximum of repeated measurements. */
@@ -94,7 +94,7 @@ final class BenchCommand {
                 throw new io.salun.config.InvalidInputException("bench.records: expected at most the " + available
                         + " training records (data.subset), found " + records);
             }
-            JavaRDD<Example> sample = UniformSample.take(data.training(), seed, "bench", records)
+            JavaRDD<Example> sample = SelectionStage.take(data.training(), seed, "bench", records)
                     .map(e -> e.withForget(e.id() % 10 == 0));
             JavaRDD<Shard> spread = Shards.cache(sample.repartition(partitions), "bench shards");
             JavaRDD<Shard> single = Shards.cache(sample.coalesce(1), "bench shard");
@@ -262,8 +262,8 @@ final class BenchCommand {
     }
 
     private static void emptyRound(JavaSparkContext sc, NetworkSnapshot network, JavaRDD<Shard> shards, int depth) {
-        ShardAggregate.reduce(sc, network, shards, (n, partition, it) -> Optional.of(ParameterAverage.empty(n.size(),
-                n.updaterState().length)), ParameterAverage::merge, depth);
+        ShardAggregate.reduce(sc, network, shards, (n, partition, it) -> Optional.of(RoundAverage.empty(n.size(),
+                n.updaterState().length)), RoundAverage::merge, depth);
     }
 
     private static Stats measure(Map<String, Stats> cpu, String what, int warmup, int repetitions, Runnable work) {

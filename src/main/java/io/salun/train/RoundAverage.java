@@ -12,7 +12,7 @@ import java.io.Serializable;
  * single partition the mean returns {@code θ_p} bit for bit, so the engine then equals plain
  * single-JVM training. The iteration counter advances by the largest number of local steps.
  */
-public final class ParameterAverage implements Serializable {
+public final class RoundAverage implements Serializable {
     private static final long serialVersionUID = 1L;
 
     private final double[] parameters;
@@ -21,7 +21,7 @@ public final class ParameterAverage implements Serializable {
     private int steps;
     private double lossSum;
 
-    private ParameterAverage(int parameterCount, int stateCount) {
+    private RoundAverage(int parameterCount, int stateCount) {
         // −0.0 is the identity of IEEE addition (+0.0 is not: +0.0 + −0.0 = +0.0), so a −0.0
         // parameter survives a one-partition average bit for bit
         this.parameters = new double[parameterCount];
@@ -31,8 +31,8 @@ public final class ParameterAverage implements Serializable {
     }
 
     /** The empty aggregate for a network of the given sizes. */
-    public static ParameterAverage empty(int parameterCount, int stateCount) {
-        return new ParameterAverage(parameterCount, stateCount);
+    public static RoundAverage empty(int parameterCount, int stateCount) {
+        return new RoundAverage(parameterCount, stateCount);
     }
 
     /**
@@ -44,7 +44,7 @@ public final class ParameterAverage implements Serializable {
      * @param localSteps minibatch steps it took
      * @param lossTotal  sum over its steps of (minibatch mean loss × minibatch size)
      */
-    public ParameterAverage add(float[] params, float[] updater, long weight, int localSteps, double lossTotal) {
+    public RoundAverage add(float[] params, float[] updater, long weight, int localSteps, double lossTotal) {
         if (params.length != parameters.length || updater.length != state.length) {
             throw new IllegalArgumentException("expected " + parameters.length + " parameters and " + state.length
                     + " state values, found " + params.length + " and " + updater.length);
@@ -65,7 +65,7 @@ public final class ParameterAverage implements Serializable {
     }
 
     /** Folds {@code other} into this aggregate (in place) and returns this. */
-    public ParameterAverage merge(ParameterAverage other) {
+    public RoundAverage merge(RoundAverage other) {
         if (other.parameters.length != parameters.length || other.state.length != state.length) {
             throw new IllegalArgumentException("cannot merge aggregates of different networks");
         }

@@ -10,11 +10,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The parameter-averaging aggregator against hand-computed means and its bit-exactness promises. */
-class ParameterAverageTest {
+class RoundAverageTest {
 
     @Test
     void weightedMeanOfTwoPartitions() {
-        ParameterAverage avg = ParameterAverage.empty(3, 2)
+        RoundAverage avg = RoundAverage.empty(3, 2)
                 .add(new float[] {1f, 2f, -4f}, new float[] {0.5f, 0f}, 1, 2, 10.0)
                 .add(new float[] {5f, -2f, 0f}, new float[] {1.5f, 8f}, 3, 4, 2.0);
         // (1·1 + 3·5)/4 = 4, (1·2 + 3·(−2))/4 = −1, (1·(−4) + 0)/4 = −1
@@ -33,7 +33,7 @@ class ParameterAverageTest {
         for (long weight : weights) {
             float[] params = randomFloats(random, 2_000);
             float[] state = randomFloats(random, 500);
-            ParameterAverage avg = ParameterAverage.empty(params.length, state.length)
+            RoundAverage avg = RoundAverage.empty(params.length, state.length)
                     .add(params, state, weight, 5, 1.0);
             assertBitIdentical(params, avg.parameters(), "parameters, weight " + weight);
             assertBitIdentical(state, avg.updaterState(), "updater state, weight " + weight);
@@ -49,7 +49,7 @@ class ParameterAverageTest {
     void onePartitionKeepsNegativeZero() {
         float[] params = {1.5f, -0.0f, 0.0f, -3f};
         float[] state = {-0.0f};
-        ParameterAverage avg = ParameterAverage.empty(4, 1).add(params, state, 3, 1, 0.0);
+        RoundAverage avg = RoundAverage.empty(4, 1).add(params, state, 3, 1, 0.0);
         assertBitIdentical(params, avg.parameters(), "parameters");
         assertBitIdentical(state, avg.updaterState(), "updater state");
     }
@@ -58,7 +58,7 @@ class ParameterAverageTest {
     void weightZeroContributionsAreIgnored() {
         float[] p = {1f, 2f};
         float[] s = {3f};
-        ParameterAverage with = ParameterAverage.empty(2, 1)
+        RoundAverage with = RoundAverage.empty(2, 1)
                 .add(new float[] {Float.NaN, 1e30f}, new float[] {Float.NaN}, 0, 99, 1e9)
                 .add(p, s, 2, 3, 4.0)
                 .add(new float[] {-7f, 8f}, new float[] {9f}, 0, 50, 1e9);
@@ -71,14 +71,14 @@ class ParameterAverageTest {
 
     @Test
     void stepCountIsTheLargestOverPartitionsAndMerges() {
-        ParameterAverage a = ParameterAverage.empty(1, 0).add(new float[] {1f}, new float[0], 1, 3, 0)
+        RoundAverage a = RoundAverage.empty(1, 0).add(new float[] {1f}, new float[0], 1, 3, 0)
                 .add(new float[] {1f}, new float[0], 1, 5, 0)
                 .add(new float[] {1f}, new float[0], 1, 2, 0);
         assertEquals(5, a.steps());
-        ParameterAverage b = ParameterAverage.empty(1, 0).add(new float[] {1f}, new float[0], 4, 7, 0);
+        RoundAverage b = RoundAverage.empty(1, 0).add(new float[] {1f}, new float[0], 4, 7, 0);
         assertEquals(7, a.merge(b).steps());
-        assertEquals(7, ParameterAverage.empty(1, 0).merge(ParameterAverage.empty(1, 0).add(
-                new float[] {1f}, new float[0], 1, 7, 0)).merge(ParameterAverage.empty(1, 0).add(
+        assertEquals(7, RoundAverage.empty(1, 0).merge(RoundAverage.empty(1, 0).add(
+                new float[] {1f}, new float[0], 1, 7, 0)).merge(RoundAverage.empty(1, 0).add(
                 new float[] {1f}, new float[0], 1, 6, 0)).steps());
     }
 
@@ -95,16 +95,16 @@ class ParameterAverageTest {
             states[p] = gaussians(random, n / 2);
             weights[p] = 1 + random.nextInt(300);
         }
-        ParameterAverage forward = ParameterAverage.empty(n, n / 2);
+        RoundAverage forward = RoundAverage.empty(n, n / 2);
         for (int p = 0; p < parts; p++) {
             forward.merge(one(params[p], states[p], weights[p], p));
         }
-        ParameterAverage backward = ParameterAverage.empty(n, n / 2);
+        RoundAverage backward = RoundAverage.empty(n, n / 2);
         for (int p = parts - 1; p >= 0; p--) {
             backward.add(params[p], states[p], weights[p], p, 0);
         }
         // a tree: ((0+3) + (5+1)) + (2+4)
-        ParameterAverage tree = one(params[0], states[0], weights[0], 0).merge(one(params[3], states[3], weights[3], 3))
+        RoundAverage tree = one(params[0], states[0], weights[0], 0).merge(one(params[3], states[3], weights[3], 3))
                 .merge(one(params[5], states[5], weights[5], 5).merge(one(params[1], states[1], weights[1], 1)))
                 .merge(one(params[2], states[2], weights[2], 2).merge(one(params[4], states[4], weights[4], 4)));
 
@@ -121,7 +121,7 @@ class ParameterAverageTest {
             }
             expected[i] = (float) (s / total);
         }
-        for (ParameterAverage avg : new ParameterAverage[] {forward, backward, tree}) {
+        for (RoundAverage avg : new RoundAverage[] {forward, backward, tree}) {
             assertEquals((long) total, avg.examples());
             assertEquals(parts - 1, avg.steps());
             assertWithinOneUlp(expected, avg.parameters());
@@ -134,26 +134,26 @@ class ParameterAverageTest {
 
     @Test
     void emptyAggregateHasNoMean() {
-        ParameterAverage empty = ParameterAverage.empty(3, 1);
+        RoundAverage empty = RoundAverage.empty(3, 1);
         assertThrows(IllegalStateException.class, empty::parameters);
         assertThrows(IllegalStateException.class, empty::updaterState);
         assertTrue(Double.isNaN(empty.meanLoss()));
-        ParameterAverage onlyIdle = ParameterAverage.empty(3, 1).add(new float[3], new float[1], 0, 0, 0);
+        RoundAverage onlyIdle = RoundAverage.empty(3, 1).add(new float[3], new float[1], 0, 0, 0);
         assertThrows(IllegalStateException.class, onlyIdle::parameters);
     }
 
     @Test
     void wrongSizesAreRejected() {
-        ParameterAverage avg = ParameterAverage.empty(3, 1);
+        RoundAverage avg = RoundAverage.empty(3, 1);
         assertThrows(IllegalArgumentException.class, () -> avg.add(new float[2], new float[1], 1, 1, 0));
         assertThrows(IllegalArgumentException.class, () -> avg.add(new float[3], new float[0], 1, 1, 0));
-        assertThrows(IllegalArgumentException.class, () -> avg.merge(ParameterAverage.empty(4, 1)));
-        assertThrows(IllegalArgumentException.class, () -> avg.merge(ParameterAverage.empty(3, 2)));
+        assertThrows(IllegalArgumentException.class, () -> avg.merge(RoundAverage.empty(4, 1)));
+        assertThrows(IllegalArgumentException.class, () -> avg.merge(RoundAverage.empty(3, 2)));
         assertEquals(0, avg.examples());
     }
 
-    private static ParameterAverage one(float[] params, float[] state, long weight, int steps) {
-        return ParameterAverage.empty(params.length, state.length).add(params, state, weight, steps, 0);
+    private static RoundAverage one(float[] params, float[] state, long weight, int steps) {
+        return RoundAverage.empty(params.length, state.length).add(params, state, weight, steps, 0);
     }
 
     /** Any finite float bit pattern (normal, subnormal, huge, tiny), except −0.0 which has its own test. */
