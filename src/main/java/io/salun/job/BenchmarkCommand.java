@@ -39,7 +39,7 @@ public final class BenchmarkCommand {
     }
 
     /** One entry of {@code benchmark.methods}: a method, optionally masked. */
-    record Entry(Method method, boolean masked, JobSettings.MethodKeys keys) {
+    record Entry(Method method, boolean masked, io.salun.config.StageSettings keys) {
         String label() {
             return method.id() + (masked && !method.alwaysMasked() ? "+mask" : "");
         }
@@ -72,7 +72,7 @@ public final class BenchmarkCommand {
             }
             boolean masked = name.endsWith("+mask");
             String id = masked ? name.substring(0, name.length() - "+mask".length()) : name;
-            JobSettings.MethodKeys keys = JobSettings.BENCHMARK_METHOD_KEYS.get(id);
+            io.salun.config.StageSettings keys = JobSettings.BENCHMARK_METHOD_KEYS.get(id);
             if (keys == null) {
                 throw new InvalidInputException("benchmark.methods: expected methods among "
                         + String.join(", ", JobSettings.BENCHMARK_METHOD_KEYS.keySet()) + " (optionally with +mask), found '"
@@ -92,7 +92,7 @@ public final class BenchmarkCommand {
             return List.of(settings.get(entry.keys().lr()));
         }
         List<Double> grid = new ArrayList<>();
-        String text = settings.get(entry.keys().grid());
+        String text = settings.get(entry.keys().lrGrid());
         for (String part : text.split(",")) {
             try {
                 double lr = Double.parseDouble(part.trim());
@@ -101,7 +101,7 @@ public final class BenchmarkCommand {
                 }
                 grid.add(lr);
             } catch (NumberFormatException e) {
-                throw new InvalidInputException(entry.keys().grid().key() + ": expected comma-separated learning rates > 0,"
+                throw new InvalidInputException(entry.keys().lrGrid().key() + ": expected comma-separated learning rates > 0,"
                         + " found '" + text + "'");
             }
         }

@@ -1,6 +1,8 @@
 package io.salun.job;
 
+import io.salun.config.Catalogue;
 import io.salun.config.Setting;
+import io.salun.config.StageSettings;
 import io.salun.config.Setting.Interval;
 
 import java.util.List;
@@ -11,132 +13,184 @@ public final class JobSettings {
     private JobSettings() {
     }
 
-    public static final Setting<Long> SEED = Setting.longInteger("seed", 42L, Long.MIN_VALUE, Long.MAX_VALUE,
-            "master seed; every stage, epoch and partition derives its own from it");
+    /** Every setting below adds itself here as it is declared; {@link #ALL} is this list. */
+    private static final Catalogue C = new Catalogue();
 
-    public static final Setting<Optional<String>> SPARK_MASTER = Setting.optionalString("spark.master",
-            "Spark master for runs started without spark-submit (e.g. local[*]); empty: as spark-submit set it");
-    public static final Setting<Integer> PARTITIONS = Setting.integer("spark.partitions", 0, 0, 100_000,
-            "partitions of the training, forget and test sets; 0: Spark's default parallelism");
-    public static final Setting<Integer> TREE_DEPTH = Setting.integer("spark.tree-depth", 2, 1, 16,
-            "depth of treeReduce for gradients, parameters and counts");
+    public static final Setting<Long> SEED = C.add(Setting.longInteger("seed", 42L, Long.MIN_VALUE, Long.MAX_VALUE,
+            "master seed; every stage, epoch and partition derives its own from it"));
 
-    public static final Setting<String> DATA_DIR = Setting.string("data.dir", "/usr/share/datasets/fashion-mnist",
-            "folder (Hadoop URI) holding train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, "
-                    + "t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz (gzip or plain IDX)");
-    public static final Setting<String> DATA_FORMAT = Setting.oneOf("data.format", "idx", List.of("idx", "parquet"),
+    public static final Setting<Optional<String>> SPARK_MASTER = C.add(Setting.optionalString("spark.master",
+            "Spark master for runs started without spark-submit (e.g. local[*]); empty: as spark-submit set it"));
+    public static final Setting<Integer> PARTITIONS = C.add(Setting.integer("spark.partitions", 0, 0, 100_000,
+            "partitions of the training, forget and test sets; 0: Spark's default parallelism"));
+    public static final Setting<Integer> TREE_DEPTH = C.add(Setting.integer("spark.tree-depth", 2, 1, 16,
+            "depth of treeReduce for gradients, parameters and counts"));
+
+    public static final Setting<String> DATA_FORMAT = C.add(Setting.oneOf("data.format", "idx", List.of("idx", "parquet"),
             "idx: the four IDX files of data.dir; parquet: the tables data.train and data.test (columns id, label and"
-                    + " features or image)");
-    public static final Setting<Optional<String>> DATA_TRAIN = Setting.optionalString("data.train",
+                    + " features or image)"));
+    public static final Setting<String> DATA_DIR = C.add(Setting.string("data.dir", "/usr/share/datasets/fashion-mnist",
+            "folder (Hadoop URI) holding train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, "
+                    + "t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz (gzip or plain IDX)"));
+    public static final Setting<Optional<String>> DATA_TRAIN = C.add(Setting.optionalString("data.train",
             "parquet: the training table (Hadoop URI of a Parquet file or folder): id (string or long, unique),"
-                    + " label (int), and features (array<float>, values in [0, 1]) or image (binary: PNG or raw bytes)");
-    public static final Setting<Optional<String>> DATA_TEST = Setting.optionalString("data.test",
-            "parquet: the test table, with the training table's columns");
-    public static final Setting<Integer> DATA_HEIGHT = Setting.integer("data.image.height", 28, 1, 65_536,
-            "parquet: image height in pixels");
-    public static final Setting<Integer> DATA_WIDTH = Setting.integer("data.image.width", 28, 1, 65_536,
-            "parquet: image width in pixels");
-    public static final Setting<Integer> DATA_CHANNELS = Setting.integer("data.image.channels", 1, 1, 4,
-            "parquet: image channels (1 grey, 3 RGB, 4 RGBA)");
-    public static final Setting<String> DATA_LAYOUT = Setting.oneOf("data.image.layout", "hwc", List.of("hwc", "chw"),
+                    + " label (int), and features (array<float>, values in [0, 1]) or image (binary: PNG or raw bytes)"));
+    public static final Setting<Optional<String>> DATA_TEST = C.add(Setting.optionalString("data.test",
+            "parquet: the test table, with the training table's columns"));
+    public static final Setting<Integer> DATA_HEIGHT = C.add(Setting.integer("data.image.height", 28, 1, 65_536,
+            "parquet: image height in pixels"));
+    public static final Setting<Integer> DATA_WIDTH = C.add(Setting.integer("data.image.width", 28, 1, 65_536,
+            "parquet: image width in pixels"));
+    public static final Setting<Integer> DATA_CHANNELS = C.add(Setting.integer("data.image.channels", 1, 1, 4,
+            "parquet: image channels (1 grey, 3 RGB, 4 RGBA)"));
+    public static final Setting<String> DATA_LAYOUT = C.add(Setting.oneOf("data.image.layout", "hwc", List.of("hwc", "chw"),
             "parquet: order of raw image bytes and of features values: hwc (channels interleaved, as PNG and"
-                    + " numpy images) or chw (channel planes)");
-    public static final Setting<Integer> DATA_SUBSET = Setting.integer("data.subset", 0, 0, Integer.MAX_VALUE,
-            "train on a seeded uniform subset of this many training records; 0: all");
-    public static final Setting<Integer> DATA_CLASSES = Setting.integer("data.classes", 10, 2, 100_000,
-            "number of classes K of a model trained from scratch");
+                    + " numpy images) or chw (channel planes)"));
+    public static final Setting<Integer> DATA_SUBSET = C.add(Setting.integer("data.subset", 0, 0, Integer.MAX_VALUE,
+            "train on a seeded uniform subset of this many training records; 0: all"));
+    public static final Setting<Integer> DATA_CLASSES = C.add(Setting.integer("data.classes", 10, 2, 100_000,
+            "number of classes K of a model trained from scratch"));
 
-    public static final Setting<String> MODEL_ARCH = Setting.oneOf("model.arch", "lenet", List.of("lenet", "mlp"),
-            "architecture of a model trained from scratch");
-    public static final Setting<Optional<String>> MODEL_PATH = Setting.optionalString("model.path",
-            "the original model (DL4J zip, Hadoop URI); empty: work/models/<arch>-<hash of the training settings>.zip");
-    public static final Setting<Boolean> TRAIN_IF_MISSING = Setting.bool("model.train-if-missing", false,
-            "unlearn: train the original model first when model.path does not exist yet");
+    public static final Setting<String> MODEL_ARCH = C.add(Setting.oneOf("model.arch", "lenet", List.of("lenet", "mlp"),
+            "architecture of a model trained from scratch"));
+    public static final Setting<Optional<String>> MODEL_PATH = C.add(Setting.optionalString("model.path",
+            "the original model (DL4J zip, Hadoop URI); empty: work/models/<arch>-<hash of the training settings>.zip"));
+    public static final Setting<Boolean> TRAIN_IF_MISSING = C.add(Setting.bool("model.train-if-missing", false,
+            "unlearn: train the original model first when model.path does not exist yet"));
 
-    public static final Setting<Integer> TRAIN_EPOCHS = Setting.integer("train.epochs", 8, 1, 100_000, "training epochs");
-    public static final Setting<Integer> TRAIN_BATCH = Setting.integer("train.batch", 64, 1, 1_000_000,
-            "minibatch size per partition");
-    public static final Setting<Integer> TRAIN_LOCAL_STEPS = Setting.integer("train.local-steps", 4, 1, 1_000_000,
-            "minibatch steps each partition takes between parameter averages");
-    public static final Setting<String> TRAIN_OPTIMIZER = Setting.oneOf("train.optimizer", "sgd", List.of("sgd", "adam"),
-            "update rule");
-    public static final Setting<Double> TRAIN_LR = Setting.decimal("train.lr", 0.05, Interval.greaterThan(0), "learning rate");
-    public static final Setting<Double> TRAIN_MOMENTUM = Setting.decimal("train.momentum", 0.9, Interval.closedOpen(0, 1),
-            "SGD (Nesterov) momentum");
-    public static final Setting<Double> TRAIN_WEIGHT_DECAY = Setting.decimal("train.weight-decay", 5e-4,
-            Interval.atLeast(0), "decoupled weight decay");
+    /** The original model's training, which Retrain repeats on Dr. */
+    public static final StageSettings TRAIN = StageSettings.declare(C, StageSettings.of("train", "train")
+            .epochs(8).batch(64).localSteps(4).optimizer("sgd").lr(0.05).momentum(0.9).weightDecay(5e-4));
 
-    public static final Setting<String> FORGET_SCENARIO = Setting.oneOf("forget.scenario", "random",
-            List.of("random", "class", "ids"), "random: a seeded fraction; class: whole classes; ids: IDs listed in a file");
-    public static final Setting<Double> FORGET_FRACTION = Setting.decimal("forget.fraction", 0.1, Interval.open(0, 1),
-            "random scenario: fraction of the training set to forget");
-    public static final Setting<String> FORGET_CLASSES = Setting.string("forget.classes", "0",
-            "class scenario: comma-separated labels to forget");
-    public static final Setting<Optional<String>> FORGET_IDS = Setting.optionalString("forget.ids",
+    public static final Setting<String> FORGET_SCENARIO = C.add(Setting.oneOf("forget.scenario", "random",
+            List.of("random", "class", "ids"), "random: a seeded fraction; class: whole classes; ids: IDs listed in a file"));
+    public static final Setting<Double> FORGET_FRACTION = C.add(Setting.decimal("forget.fraction", 0.1, Interval.open(0, 1),
+            "random scenario: fraction of the training set to forget"));
+    public static final Setting<String> FORGET_CLASSES = C.add(Setting.string("forget.classes", "0",
+            "class scenario: comma-separated labels to forget"));
+    public static final Setting<Optional<String>> FORGET_IDS = C.add(Setting.optionalString("forget.ids",
             "ids scenario: the deletion list (Hadoop URI): a text file of one ID per line, a CSV file with a header"
-                    + " row, or a Parquet table; a file or a folder of part files");
-    public static final Setting<String> FORGET_IDS_FORMAT = Setting.oneOf("forget.ids.format", "auto",
+                    + " row, or a Parquet table; a file or a folder of part files"));
+    public static final Setting<String> FORGET_IDS_FORMAT = C.add(Setting.oneOf("forget.ids.format", "auto",
             List.of("auto", "text", "csv", "parquet"), "format of forget.ids; auto: by the file name's ending"
-                    + " (.parquet, .csv, anything else text; a folder by the endings of its files)");
-    public static final Setting<String> FORGET_IDS_COLUMN = Setting.string("forget.ids.column", "id",
-            "csv and parquet deletion lists: the column holding the record IDs");
-    public static final Setting<Optional<String>> FORGET_IDS_TIME = Setting.optionalString("forget.ids.time-column",
+                    + " (.parquet, .csv, anything else text; a folder by the endings of its files)"));
+    public static final Setting<String> FORGET_IDS_COLUMN = C.add(Setting.string("forget.ids.column", "id",
+            "csv and parquet deletion lists: the column holding the record IDs"));
+    public static final Setting<Optional<String>> FORGET_IDS_TIME = C.add(Setting.optionalString("forget.ids.time-column",
             "csv and parquet deletion logs: the column holding each request's time (timestamp or ISO-8601); scheduled"
-                    + " runs (schedule.dir) forget only the requests after the last run's");
-    public static final Setting<String> FORGET_UNKNOWN_IDS = Setting.oneOf("forget.unknown-ids", "fail",
+                    + " runs (schedule.dir) forget only the requests after the last run's"));
+    public static final Setting<String> FORGET_UNKNOWN_IDS = C.add(Setting.oneOf("forget.unknown-ids", "fail",
             List.of("fail", "ignore"), "deletion-list IDs that match no training record: fail stops the job before any"
-                    + " output is written; ignore counts them in the report and goes on");
+                    + " output is written; ignore counts them in the report and goes on"));
 
-    public static final Setting<Double> SALIENCY_RATIO = Setting.decimal("saliency.ratio", 0.5, Interval.openClosed(0, 1),
-            "fraction of parameters the mask keeps trainable (largest |gradient| first)");
-    public static final Setting<Integer> SALIENCY_BATCH = Setting.integer("saliency.batch", 500, 1, 1_000_000,
-            "minibatch size of the gradient pass (does not change the sum)");
+    public static final Setting<Double> SALIENCY_RATIO = C.add(Setting.decimal("saliency.ratio", 0.5, Interval.openClosed(0, 1),
+            "fraction of parameters the mask keeps trainable (largest |gradient| first)"));
+    public static final Setting<Integer> SALIENCY_BATCH = C.add(Setting.integer("saliency.batch", 500, 1, 1_000_000,
+            "minibatch size of the gradient pass (does not change the sum)"));
 
-    public static final Setting<String> UNLEARN_METHOD = Setting.oneOf("unlearn.method", "salun",
+    public static final Setting<String> UNLEARN_METHOD = C.add(Setting.oneOf("unlearn.method", "salun",
             List.of("salun", "rl", "ft", "ga", "l1-sparse", "retrain"),
             "salun: random labels under the saliency mask; rl: random labels; ft: fine-tune on Dr; ga: gradient"
-                    + " ascent on Df; l1-sparse: ft with a decaying l1 penalty; retrain: from scratch on Dr (train.*)");
-    public static final Setting<Boolean> UNLEARN_MASK = Setting.bool("unlearn.mask", false,
-            "run rl, ft, ga or l1-sparse under the saliency mask too (salun always is)");
-    public static final Setting<Double> UNLEARN_L1_ALPHA = Setting.decimal("unlearn.l1-alpha", 5e-4, Interval.atLeast(0),
-            "l1-sparse: initial l1 coefficient alpha, decaying linearly to 0");
-    public static final Setting<Integer> UNLEARN_EPOCHS = Setting.integer("unlearn.epochs", 3, 1, 100_000, "unlearning epochs");
-    public static final Setting<Integer> UNLEARN_BATCH = Setting.integer("unlearn.batch", 64, 1, 1_000_000,
-            "minibatch size per partition");
-    public static final Setting<Integer> UNLEARN_LOCAL_STEPS = Setting.integer("unlearn.local-steps", 4, 1, 1_000_000,
-            "minibatch steps each partition takes between parameter averages");
-    public static final Setting<String> UNLEARN_OPTIMIZER = Setting.oneOf("unlearn.optimizer", "sgd",
-            List.of("sgd", "adam"), "update rule");
-    public static final Setting<Double> UNLEARN_LR = Setting.decimal("unlearn.lr", 0.05, Interval.greaterThan(0), "learning rate");
-    public static final Setting<Double> UNLEARN_MOMENTUM = Setting.decimal("unlearn.momentum", 0.9,
-            Interval.closedOpen(0, 1), "SGD (Nesterov) momentum");
-    public static final Setting<Double> UNLEARN_WEIGHT_DECAY = Setting.decimal("unlearn.weight-decay", 5e-4,
-            Interval.atLeast(0), "decoupled weight decay");
-    public static final Setting<String> UNLEARN_ORDER = Setting.oneOf("unlearn.order", "mixed",
-            List.of("mixed", "sequential"), "mixed: one shuffled stream of Df and Dr; sequential: Df then Dr each epoch");
-    public static final Setting<Boolean> UNLEARN_EXCLUDE_TRUE_LABEL = Setting.bool("unlearn.exclude-true-label", true,
-            "draw random labels from the other K-1 classes (paper) rather than all K (reference code)");
+                    + " ascent on Df; l1-sparse: ft with a decaying l1 penalty; retrain: from scratch on Dr (train.*)"));
+    public static final Setting<Boolean> UNLEARN_MASK = C.add(Setting.bool("unlearn.mask", false,
+            "run rl, ft, ga or l1-sparse under the saliency mask too (salun always is)"));
+    public static final Setting<Double> UNLEARN_L1_ALPHA = C.add(Setting.decimal("unlearn.l1-alpha", 5e-4, Interval.atLeast(0),
+            "l1-sparse: initial l1 coefficient alpha, decaying linearly to 0"));
+    /** The unlearning stage of unlearn (and the benchmark's methods, beside their own learning rates and epochs). */
+    public static final StageSettings UNLEARN = StageSettings.declare(C, StageSettings.of("unlearn", "unlearn")
+            .epochs(3).batch(64).localSteps(4).optimizer("sgd").lr(0.05).momentum(0.9).weightDecay(5e-4));
+    public static final Setting<String> UNLEARN_ORDER = C.add(Setting.oneOf("unlearn.order", "mixed",
+            List.of("mixed", "sequential"), "mixed: one shuffled stream of Df and Dr; sequential: Df then Dr each epoch"));
+    public static final Setting<Boolean> UNLEARN_EXCLUDE_TRUE_LABEL = C.add(Setting.bool("unlearn.exclude-true-label", true,
+            "draw random labels from the other K-1 classes (paper) rather than all K (reference code)"));
 
-    public static final Setting<String> BENCHMARK_METHODS = Setting.string("benchmark.methods",
-            "ft,ga,rl,l1-sparse,salun", "benchmark: methods compared with Retrain; append +mask for a masked"
-                    + " variant (e.g. ga+mask)");
-    public static final Setting<String> BENCHMARK_SCENARIOS = Setting.string("benchmark.scenarios", "current",
+    public static final Setting<Integer> EVAL_BATCH = C.add(Setting.integer("eval.batch", 500, 1, 1_000_000,
+            "minibatch size of inference"));
+
+    public static final Setting<Optional<String>> OUTPUT_DIR = C.add(Setting.optionalString("output.dir",
+            "unlearn: output folder (Hadoop URI); empty: work/runs/<scenario>-<method>-<time>; verify: the"
+                    + " published result to check"));
+    public static final Setting<Boolean> OUTPUT_OVERWRITE = C.add(Setting.bool("output.overwrite", false,
+            "replace an existing output folder or model file"));
+    public static final Setting<Integer> OUTPUT_LEASE_TIMEOUT = C.add(Setting.integer("output.lease-timeout", 300, 1, 86_400,
+            "seconds a run's claim on its output.dir (or schedule.dir) lives without renewal (renewed every quarter of"
+                    + " it) before another run may take it over from a run that died; on the dead run's own host at once"));
+    public static final Setting<Optional<String>> CHECKPOINT_DIR = C.add(Setting.optionalString("checkpoint.dir",
+            "unlearn: where the run keeps its mask and last finished round, so a rerun after a crash resumes"
+                    + " (Hadoop URI); empty: .<output name>.checkpoint beside output.dir; removed once published"));
+    public static final Setting<Integer> CHECKPOINT_ROUNDS = C.add(Setting.integer("checkpoint.rounds", 1, 0, 1_000_000,
+            "unlearn: save the training state every this many rounds and after each epoch; 0: no checkpoints"));
+    public static final Setting<Optional<String>> SCHEDULE_DIR = C.add(Setting.optionalString("schedule.dir",
+            "unlearn: scheduled runs over a growing deletion log (Hadoop URI): runs/<slot>/ results and schedule.json"
+                    + " with each slot's watermark and model; a slot already done is a no-op"));
+    public static final Setting<Optional<String>> SCHEDULE_SLOT = C.add(Setting.optionalString("schedule.slot",
+            "unlearn with schedule.dir: this run's slot name, e.g. the schedule's date (2026-11-27)"));
+    public static final Setting<Integer> BENCH_RECORDS = C.add(Setting.integer("bench.records", 6000, 100, 10_000_000,
+            "bench: records of the fine-tuning epoch (a seeded sample of the training set; 10% of it is the forget set)"));
+    public static final Setting<Integer> BENCH_WARMUP = C.add(Setting.integer("bench.warmup", 1, 0, 1000,
+            "bench: unmeasured runs before each measurement"));
+    public static final Setting<Integer> BENCH_REPETITIONS = C.add(Setting.integer("bench.repetitions", 5, 1, 1000,
+            "bench: measured runs of each measurement (median and range reported)"));
+    public static final Setting<String> BENCH_PYTORCH = C.add(Setting.oneOf("bench.pytorch", "auto", List.of("auto", "off"),
+            "bench: also time the same LeNet in PyTorch (bench/pytorch_lenet.py) when python3 with torch is installed"));
+    public static final Setting<Optional<String>> BENCH_OUTPUT = C.add(Setting.optionalString("bench.output",
+            "bench: output folder for bench.json and bench.md; empty: work/bench/<time>"));
+
+    public static final Setting<Optional<String>> DIFFUSION_MODEL = C.add(Setting.optionalString("diffusion.model",
+            "the class-conditional diffusion model (DL4J zip, Hadoop URI); empty: work/models/ddpm-x0-<hash of the"
+                    + " diffusion training settings>.zip"));
+    public static final Setting<Boolean> DIFFUSION_TRAIN_IF_MISSING = C.add(Setting.bool("diffusion.train-if-missing", false,
+            "unlearn-diffusion: train the diffusion model first when diffusion.model does not exist yet"));
+    public static final Setting<Integer> DIFFUSION_WIDTH = C.add(Setting.integer("diffusion.width", 1024, 8, 65_536,
+            "train-diffusion: units of each hidden layer of the noise predictor"));
+    public static final Setting<Integer> DIFFUSION_DEPTH = C.add(Setting.integer("diffusion.depth", 3, 1, 64,
+            "train-diffusion: hidden layers of the noise predictor"));
+    public static final StageSettings DIFFUSION = StageSettings.declare(C, StageSettings.of("diffusion", "train-diffusion")
+            .epochs(30, 0).batch(128).localSteps(40).lr(1e-3, " (Adam)"));
+    public static final Setting<Double> DIFFUSION_P_UNCOND = C.add(Setting.decimal("diffusion.p-uncond", 0.1,
+            Interval.closedOpen(0, 1), "probability that a training image's class condition is dropped to the null"
+                    + " condition (classifier-free guidance)"));
+    public static final Setting<Integer> DIFFUSION_FORGET_CLASS = C.add(Setting.integer("diffusion.forget-class", 1, 0, 1_000_000,
+            "unlearn-diffusion: the class the model must stop generating"));
+    public static final Setting<String> DIFFUSION_METHODS = C.add(Setting.string("diffusion.methods", "salun,rl",
+            "unlearn-diffusion: comma-separated methods, each run from the original model: salun (SalUn-gen, masked)"
+                    + " and rl (the same unlearning without the mask); the first one's model is published"));
+    public static final Setting<Double> DIFFUSION_SALIENCY_RATIO = C.add(Setting.decimal("diffusion.saliency-ratio", 0.5,
+            Interval.openClosed(0, 1), "unlearn-diffusion: fraction of parameters SalUn-gen's mask keeps trainable"));
+    public static final Setting<Double> DIFFUSION_GUIDANCE = C.add(Setting.decimal("diffusion.guidance", 2.0, Interval.atLeast(0),
+            "classifier-free guidance weight w of the saliency loss and of sampling: (1+w)·eps(c) - w·eps(null)"));
+    /** unlearn-diffusion's fine-tuning over the forget images and an equal-sized seeded sample of retain images. */
+    public static final StageSettings DIFFUSION_UNLEARN = StageSettings.declare(C, StageSettings.of("diffusion.unlearn",
+            "unlearn-diffusion").epochs(10).batch(128).localSteps(4).lr(5e-4, " (Adam)"));
+    public static final Setting<Double> DIFFUSION_UNLEARN_BETA = C.add(Setting.decimal("diffusion.unlearn.beta", 1.0,
+            Interval.atLeast(0), "unlearn-diffusion: weight of the retain images' ordinary diffusion loss (the reference's"
+                    + " 1e-3 wrecked the other classes of this MLP denoiser: docs/RESULTS.md)"));
+    public static final Setting<Double> DIFFUSION_UNLEARN_CLIP = C.add(Setting.decimal("diffusion.unlearn.clip", 1.0,
+            Interval.greaterThan(0), "unlearn-diffusion: bound on the L2 norm of each step's mean gradient"));
+    public static final Setting<Integer> DIFFUSION_SAMPLE_PER_CLASS = C.add(Setting.integer("diffusion.sample.per-class", 100, 2,
+            1_000_000, "unlearn-diffusion: images generated per class for the evaluation, before and after"));
+    public static final Setting<Integer> DIFFUSION_SAMPLE_STEPS = C.add(Setting.integer("diffusion.sample.steps", 50, 1, 1000,
+            "DDIM steps per generated image"));
+    public static final Setting<Optional<String>> DIFFUSION_CLASSIFIER = C.add(Setting.optionalString("diffusion.classifier",
+            "unlearn-diffusion: the classifier that labels generated images (DL4J zip); empty: the original"
+                    + " classifier of model.path (trained first if model.train-if-missing)"));
+
+    public static final Setting<String> BENCHMARK_SCENARIOS = C.add(Setting.string("benchmark.scenarios", "current",
             "benchmark: comma-separated scenarios (random10, class0, class3+5, ids), each benchmarked in turn;"
-                    + " current: the one forget.* describes");
-    public static final Setting<Boolean> BENCHMARK_SWEEP = Setting.bool("benchmark.sweep", false,
-            "benchmark: try every learning rate of benchmark.<method>.lr-grid and keep the smallest Avg. Gap");
-    public static final Setting<Optional<String>> BENCHMARK_OUTPUT = Setting.optionalString("benchmark.output",
-            "benchmark: output folder (one subfolder per scenario); empty: work/benchmarks/<time>");
+                    + " current: the one forget.* describes"));
+    public static final Setting<String> BENCHMARK_METHODS = C.add(Setting.string("benchmark.methods",
+            "ft,ga,rl,l1-sparse,salun", "benchmark: methods compared with Retrain; append +mask for a masked"
+                    + " variant (e.g. ga+mask)"));
+    public static final Setting<Boolean> BENCHMARK_SWEEP = C.add(Setting.bool("benchmark.sweep", false,
+            "benchmark: try every learning rate of benchmark.<method>.lr-grid and keep the smallest Avg. Gap"));
+    public static final Setting<Optional<String>> BENCHMARK_OUTPUT = C.add(Setting.optionalString("benchmark.output",
+            "benchmark: output folder (one subfolder per scenario); empty: work/benchmarks/<time>"));
 
-    /** Per-method learning rate, epochs and sweep grid of the benchmark: benchmark.METHOD.{lr,epochs,lr-grid}. */
-    public static final java.util.Map<String, MethodKeys> BENCHMARK_METHOD_KEYS = methodKeys();
+    /** Per-method learning rate, epochs and sweep grid of the benchmark: benchmark.METHOD.{epochs,lr,lr-grid}. */
+    public static final java.util.Map<String, StageSettings> BENCHMARK_METHOD_KEYS = benchmarkMethods();
 
-    /** The benchmark settings of one method. */
-    public record MethodKeys(Setting<Double> lr, Setting<Integer> epochs, Setting<String> grid) {
-    }
-
-    private static java.util.Map<String, MethodKeys> methodKeys() {
-        java.util.Map<String, MethodKeys> keys = new java.util.LinkedHashMap<>();
+    private static java.util.Map<String, StageSettings> benchmarkMethods() {
+        java.util.Map<String, StageSettings> keys = new java.util.LinkedHashMap<>();
         Object[][] defaults = {
             {"ft", 0.05, 3, "0.02,0.05,0.1"},
             {"ga", 0.001, 3, "0.0005,0.001,0.002,0.005"},
@@ -146,141 +200,24 @@ public final class JobSettings {
         };
         for (Object[] d : defaults) {
             String m = (String) d[0];
-            keys.put(m, new MethodKeys(
-                    Setting.decimal("benchmark." + m + ".lr", (Double) d[1], Interval.greaterThan(0),
-                            "benchmark: learning rate of " + m + " (and of " + m + "+mask)"),
-                    Setting.integer("benchmark." + m + ".epochs", (Integer) d[2], 1, 100_000,
-                            "benchmark: epochs of " + m),
-                    Setting.string("benchmark." + m + ".lr-grid", (String) d[3],
-                            "benchmark: learning rates the sweep tries for " + m)));
+            keys.put(m, StageSettings.declare(C, StageSettings.of("benchmark." + m, "benchmark " + m + " (and " + m + "+mask)")
+                    .epochs((Integer) d[2]).lr((Double) d[1]).lrGrid((String) d[3])));
         }
         return java.util.Collections.unmodifiableMap(keys);
     }
 
-    public static final Setting<Integer> EVAL_BATCH = Setting.integer("eval.batch", 500, 1, 1_000_000,
-            "minibatch size of inference");
-
-    public static final Setting<Optional<String>> OUTPUT_DIR = Setting.optionalString("output.dir",
-            "unlearn: output folder (Hadoop URI); empty: work/runs/<scenario>-<method>-<time>; verify: the"
-                    + " published result to check");
-    public static final Setting<Integer> BENCH_RECORDS = Setting.integer("bench.records", 6000, 100, 10_000_000,
-            "bench: records of the fine-tuning epoch (a seeded sample of the training set; 10% of it is the forget set)");
-    public static final Setting<Integer> BENCH_WARMUP = Setting.integer("bench.warmup", 1, 0, 1000,
-            "bench: unmeasured runs before each measurement");
-    public static final Setting<Integer> BENCH_REPETITIONS = Setting.integer("bench.repetitions", 5, 1, 1000,
-            "bench: measured runs of each measurement (median and range reported)");
-    public static final Setting<String> BENCH_PYTORCH = Setting.oneOf("bench.pytorch", "auto", List.of("auto", "off"),
-            "bench: also time the same LeNet in PyTorch (bench/pytorch_lenet.py) when python3 with torch is installed");
-    public static final Setting<Optional<String>> BENCH_OUTPUT = Setting.optionalString("bench.output",
-            "bench: output folder for bench.json and bench.md; empty: work/bench/<time>");
-    public static final Setting<Optional<String>> SCHEDULE_DIR = Setting.optionalString("schedule.dir",
-            "unlearn: scheduled runs over a growing deletion log (Hadoop URI): runs/<slot>/ results and schedule.json"
-                    + " with each slot's watermark and model; a slot already done is a no-op");
-    public static final Setting<Optional<String>> SCHEDULE_SLOT = Setting.optionalString("schedule.slot",
-            "unlearn with schedule.dir: this run's slot name, e.g. the schedule's date (2026-11-27)");
-    public static final Setting<Optional<String>> CHECKPOINT_DIR = Setting.optionalString("checkpoint.dir",
-            "unlearn: where the run keeps its mask and last finished round, so a rerun after a crash resumes"
-                    + " (Hadoop URI); empty: .<output name>.checkpoint beside output.dir; removed once published");
-    public static final Setting<Integer> CHECKPOINT_ROUNDS = Setting.integer("checkpoint.rounds", 1, 0, 1_000_000,
-            "unlearn: save the training state every this many rounds and after each epoch; 0: no checkpoints");
-    public static final Setting<Boolean> OUTPUT_OVERWRITE = Setting.bool("output.overwrite", false,
-            "replace an existing output folder or model file");
-    public static final Setting<Integer> OUTPUT_LEASE_TIMEOUT = Setting.integer("output.lease-timeout", 300, 1, 86_400,
-            "seconds a run's claim on its output.dir (or schedule.dir) lives without renewal (renewed every quarter of"
-                    + " it) before another run may take it over from a run that died; on the dead run's own host at once");
-
-    public static final Setting<Optional<String>> DIFFUSION_MODEL = Setting.optionalString("diffusion.model",
-            "the class-conditional diffusion model (DL4J zip, Hadoop URI); empty: work/models/ddpm-x0-<hash of the"
-                    + " diffusion training settings>.zip");
-    public static final Setting<Boolean> DIFFUSION_TRAIN_IF_MISSING = Setting.bool("diffusion.train-if-missing", false,
-            "unlearn-diffusion: train the diffusion model first when diffusion.model does not exist yet");
-    public static final Setting<Integer> DIFFUSION_WIDTH = Setting.integer("diffusion.width", 1024, 8, 65_536,
-            "train-diffusion: units of each hidden layer of the noise predictor");
-    public static final Setting<Integer> DIFFUSION_DEPTH = Setting.integer("diffusion.depth", 3, 1, 64,
-            "train-diffusion: hidden layers of the noise predictor");
-    public static final Setting<Integer> DIFFUSION_EPOCHS = Setting.integer("diffusion.epochs", 30, 0, 100_000,
-            "train-diffusion: epochs over the training set");
-    public static final Setting<Integer> DIFFUSION_BATCH = Setting.integer("diffusion.batch", 128, 1, 1_000_000,
-            "train-diffusion: minibatch size");
-    public static final Setting<Integer> DIFFUSION_LOCAL_STEPS = Setting.integer("diffusion.local-steps", 40, 1, 1_000_000,
-            "train-diffusion: minibatch steps per partition between parameter averages");
-    public static final Setting<Double> DIFFUSION_LR = Setting.decimal("diffusion.lr", 1e-3, Interval.greaterThan(0),
-            "train-diffusion: Adam learning rate");
-    public static final Setting<Double> DIFFUSION_P_UNCOND = Setting.decimal("diffusion.p-uncond", 0.1,
-            Interval.closedOpen(0, 1), "probability that a training image's class condition is dropped to the null"
-                    + " condition (classifier-free guidance)");
-    public static final Setting<Integer> DIFFUSION_FORGET_CLASS = Setting.integer("diffusion.forget-class", 1, 0, 1_000_000,
-            "unlearn-diffusion: the class the model must stop generating");
-    public static final Setting<String> DIFFUSION_METHODS = Setting.string("diffusion.methods", "salun,rl",
-            "unlearn-diffusion: comma-separated methods, each run from the original model: salun (SalUn-gen, masked)"
-                    + " and rl (the same unlearning without the mask); the first one's model is published");
-    public static final Setting<Double> DIFFUSION_SALIENCY_RATIO = Setting.decimal("diffusion.saliency-ratio", 0.5,
-            Interval.openClosed(0, 1), "unlearn-diffusion: fraction of parameters SalUn-gen's mask keeps trainable");
-    public static final Setting<Double> DIFFUSION_GUIDANCE = Setting.decimal("diffusion.guidance", 2.0, Interval.atLeast(0),
-            "classifier-free guidance weight w of the saliency loss and of sampling: (1+w)·eps(c) - w·eps(null)");
-    public static final Setting<Integer> DIFFUSION_UNLEARN_EPOCHS = Setting.integer("diffusion.unlearn.epochs", 10, 1, 100_000,
-            "unlearn-diffusion: epochs over the forget images and an equal-sized seeded sample of retain images");
-    public static final Setting<Integer> DIFFUSION_UNLEARN_BATCH = Setting.integer("diffusion.unlearn.batch", 128, 1, 1_000_000,
-            "unlearn-diffusion: minibatch size (forget and retain rows mixed)");
-    public static final Setting<Integer> DIFFUSION_UNLEARN_LOCAL_STEPS = Setting.integer("diffusion.unlearn.local-steps", 4,
-            1, 1_000_000, "unlearn-diffusion: minibatch steps per partition between parameter averages");
-    public static final Setting<Double> DIFFUSION_UNLEARN_LR = Setting.decimal("diffusion.unlearn.lr", 5e-4,
-            Interval.greaterThan(0), "unlearn-diffusion: Adam learning rate");
-    public static final Setting<Double> DIFFUSION_UNLEARN_BETA = Setting.decimal("diffusion.unlearn.beta", 1.0,
-            Interval.atLeast(0), "unlearn-diffusion: weight of the retain images' ordinary diffusion loss (the reference's"
-                    + " 1e-3 wrecked the other classes of this MLP denoiser: docs/RESULTS.md)");
-    public static final Setting<Double> DIFFUSION_UNLEARN_CLIP = Setting.decimal("diffusion.unlearn.clip", 1.0,
-            Interval.greaterThan(0), "unlearn-diffusion: bound on the L2 norm of each step's mean gradient");
-    public static final Setting<Integer> DIFFUSION_SAMPLE_PER_CLASS = Setting.integer("diffusion.sample.per-class", 100, 2,
-            1_000_000, "unlearn-diffusion: images generated per class for the evaluation, before and after");
-    public static final Setting<Integer> DIFFUSION_SAMPLE_STEPS = Setting.integer("diffusion.sample.steps", 50, 1, 1000,
-            "DDIM steps per generated image");
-    public static final Setting<Optional<String>> DIFFUSION_CLASSIFIER = Setting.optionalString("diffusion.classifier",
-            "unlearn-diffusion: the classifier that labels generated images (DL4J zip); empty: the original"
-                    + " classifier of model.path (trained first if model.train-if-missing)");
-
-    private static List<Setting<?>> catalogue() {
-        List<Setting<?>> all = new java.util.ArrayList<>(BASE);
-        all.add(BENCHMARK_SCENARIOS);
-        all.add(BENCHMARK_METHODS);
-        all.add(BENCHMARK_SWEEP);
-        all.add(BENCHMARK_OUTPUT);
-        for (MethodKeys k : BENCHMARK_METHOD_KEYS.values()) {
-            all.add(k.lr());
-            all.add(k.epochs());
-            all.add(k.grid());
-        }
-        return List.copyOf(all);
-    }
-
-    private static final List<Setting<?>> BASE = List.of(SEED, SPARK_MASTER, PARTITIONS, TREE_DEPTH,
-            DATA_FORMAT, DATA_DIR, DATA_TRAIN, DATA_TEST, DATA_HEIGHT, DATA_WIDTH, DATA_CHANNELS, DATA_LAYOUT,
-            DATA_SUBSET, DATA_CLASSES, MODEL_ARCH, MODEL_PATH, TRAIN_IF_MISSING,
-            TRAIN_EPOCHS, TRAIN_BATCH, TRAIN_LOCAL_STEPS, TRAIN_OPTIMIZER, TRAIN_LR, TRAIN_MOMENTUM, TRAIN_WEIGHT_DECAY,
-            FORGET_SCENARIO, FORGET_FRACTION, FORGET_CLASSES, FORGET_IDS, FORGET_IDS_FORMAT, FORGET_IDS_COLUMN,
-            FORGET_IDS_TIME, FORGET_UNKNOWN_IDS, SALIENCY_RATIO, SALIENCY_BATCH,
-            UNLEARN_METHOD, UNLEARN_MASK, UNLEARN_L1_ALPHA, UNLEARN_EPOCHS, UNLEARN_BATCH, UNLEARN_LOCAL_STEPS, UNLEARN_OPTIMIZER, UNLEARN_LR,
-            UNLEARN_MOMENTUM, UNLEARN_WEIGHT_DECAY, UNLEARN_ORDER, UNLEARN_EXCLUDE_TRUE_LABEL, EVAL_BATCH,
-            OUTPUT_DIR, OUTPUT_OVERWRITE, OUTPUT_LEASE_TIMEOUT, CHECKPOINT_DIR, CHECKPOINT_ROUNDS, SCHEDULE_DIR, SCHEDULE_SLOT,
-            BENCH_RECORDS, BENCH_WARMUP, BENCH_REPETITIONS, BENCH_PYTORCH, BENCH_OUTPUT,
-            DIFFUSION_MODEL, DIFFUSION_TRAIN_IF_MISSING, DIFFUSION_WIDTH, DIFFUSION_DEPTH, DIFFUSION_EPOCHS,
-            DIFFUSION_BATCH, DIFFUSION_LOCAL_STEPS, DIFFUSION_LR, DIFFUSION_P_UNCOND, DIFFUSION_FORGET_CLASS,
-            DIFFUSION_METHODS, DIFFUSION_SALIENCY_RATIO, DIFFUSION_GUIDANCE, DIFFUSION_UNLEARN_EPOCHS,
-            DIFFUSION_UNLEARN_BATCH, DIFFUSION_UNLEARN_LOCAL_STEPS, DIFFUSION_UNLEARN_LR, DIFFUSION_UNLEARN_BETA,
-            DIFFUSION_UNLEARN_CLIP, DIFFUSION_SAMPLE_PER_CLASS, DIFFUSION_SAMPLE_STEPS, DIFFUSION_CLASSIFIER);
-
-    /** The catalogue, in the order help lists it. */
-    public static final List<Setting<?>> ALL = catalogue();
+    /** The catalogue, in the order help lists it: every setting above, added where it is declared. */
+    public static final List<Setting<?>> ALL = C.all();
 
     /** The settings that decide the original model (its cache key). */
     public static final List<Setting<?>> TRAINING_KEYS = List.of(SEED, DATA_DIR, DATA_SUBSET, DATA_CLASSES, MODEL_ARCH,
-            TRAIN_EPOCHS, TRAIN_BATCH, TRAIN_LOCAL_STEPS, TRAIN_OPTIMIZER, TRAIN_LR, TRAIN_MOMENTUM,
-            TRAIN_WEIGHT_DECAY, PARTITIONS);
+            TRAIN.epochs(), TRAIN.batch(), TRAIN.localSteps(), TRAIN.optimizer(), TRAIN.lr(),
+            TRAIN.momentum(), TRAIN.weightDecay(), PARTITIONS);
 
     /** The settings that decide the diffusion model (its cache key). */
     public static final List<Setting<?>> DIFFUSION_TRAINING_KEYS = List.of(SEED, DATA_FORMAT, DATA_DIR, DATA_TRAIN,
-            DATA_SUBSET, DIFFUSION_WIDTH, DIFFUSION_DEPTH, DIFFUSION_EPOCHS, DIFFUSION_BATCH, DIFFUSION_LOCAL_STEPS,
-            DIFFUSION_LR, DIFFUSION_P_UNCOND, PARTITIONS);
+            DATA_SUBSET, DIFFUSION_WIDTH, DIFFUSION_DEPTH, DIFFUSION.epochs(), DIFFUSION.batch(),
+            DIFFUSION.localSteps(), DIFFUSION.lr(), DIFFUSION_P_UNCOND, PARTITIONS);
 
     /**
      * Settings that also decide the original model but enter its cache key only when changed from

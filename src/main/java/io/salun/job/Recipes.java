@@ -13,17 +13,17 @@ final class Recipes {
 
     /** The original training recipe (train.*), which Retrain repeats on Dr. */
     static Unlearning.Recipe training(Settings s) {
-        return new Unlearning.Recipe(new Optimizer(s.get(JobSettings.TRAIN_OPTIMIZER), s.get(JobSettings.TRAIN_LR),
-                s.get(JobSettings.TRAIN_MOMENTUM), s.get(JobSettings.TRAIN_WEIGHT_DECAY), 0),
-                s.get(JobSettings.TRAIN_EPOCHS), s.get(JobSettings.TRAIN_BATCH), s.get(JobSettings.TRAIN_LOCAL_STEPS),
+        return new Unlearning.Recipe(new Optimizer(s.get(JobSettings.TRAIN.optimizer()), s.get(JobSettings.TRAIN.lr()),
+                s.get(JobSettings.TRAIN.momentum()), s.get(JobSettings.TRAIN.weightDecay()), 0),
+                s.get(JobSettings.TRAIN.epochs()), s.get(JobSettings.TRAIN.batch()), s.get(JobSettings.TRAIN.localSteps()),
                 DataOrder.MIXED, true, 0);
     }
 
     /** The unlearn command's recipe (unlearn.*), with learning rate and epochs as given. */
     static Unlearning.Recipe unlearning(Settings s, double lr, int epochs) {
-        return new Unlearning.Recipe(new Optimizer(s.get(JobSettings.UNLEARN_OPTIMIZER), lr,
-                s.get(JobSettings.UNLEARN_MOMENTUM), s.get(JobSettings.UNLEARN_WEIGHT_DECAY), 0),
-                epochs, s.get(JobSettings.UNLEARN_BATCH), s.get(JobSettings.UNLEARN_LOCAL_STEPS),
+        return new Unlearning.Recipe(new Optimizer(s.get(JobSettings.UNLEARN.optimizer()), lr,
+                s.get(JobSettings.UNLEARN.momentum()), s.get(JobSettings.UNLEARN.weightDecay()), 0),
+                epochs, s.get(JobSettings.UNLEARN.batch()), s.get(JobSettings.UNLEARN.localSteps()),
                 DataOrder.parse(s.get(JobSettings.UNLEARN_ORDER)), s.get(JobSettings.UNLEARN_EXCLUDE_TRUE_LABEL),
                 s.get(JobSettings.UNLEARN_L1_ALPHA));
     }
@@ -31,6 +31,6 @@ final class Recipes {
     /** The recipe of {@code method} in the unlearn command. */
     static Unlearning.Recipe forUnlearnCommand(Settings s, Method method) {
         return method == Method.RETRAIN ? training(s)
-                : unlearning(s, s.get(JobSettings.UNLEARN_LR), s.get(JobSettings.UNLEARN_EPOCHS));
+                : unlearning(s, s.get(JobSettings.UNLEARN.lr()), s.get(JobSettings.UNLEARN.epochs()));
     }
 }

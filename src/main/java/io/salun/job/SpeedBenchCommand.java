@@ -82,7 +82,7 @@ final class SpeedBenchCommand {
         int records = settings.get(JobSettings.BENCH_RECORDS);
         int warmup = settings.get(JobSettings.BENCH_WARMUP);
         int repetitions = settings.get(JobSettings.BENCH_REPETITIONS);
-        int batch = settings.get(JobSettings.UNLEARN_BATCH);
+        int batch = settings.get(JobSettings.UNLEARN.batch());
         int partitions = settings.get(JobSettings.PARTITIONS) > 0 ? settings.get(JobSettings.PARTITIONS) : sc.defaultParallelism();
         long seed = settings.get(JobSettings.SEED);
         String output = settings.get(JobSettings.BENCH_OUTPUT).orElseGet(() -> "work/bench/"
@@ -103,8 +103,8 @@ final class SpeedBenchCommand {
             long forgetCount = forget.map(Shard::size).fold(0, Integer::sum);
             int classes = settings.get(JobSettings.DATA_CLASSES);
 
-            Optimizer sgd = new Optimizer("sgd", settings.get(JobSettings.UNLEARN_LR), settings.get(JobSettings.UNLEARN_MOMENTUM),
-                    settings.get(JobSettings.UNLEARN_WEIGHT_DECAY), 0);
+            Optimizer sgd = new Optimizer("sgd", settings.get(JobSettings.UNLEARN.lr()), settings.get(JobSettings.UNLEARN.momentum()),
+                    settings.get(JobSettings.UNLEARN.weightDecay()), 0);
             MultiLayerNetwork net = new MultiLayerNetwork(Architecture.LENET.configuration(data.rows(), data.cols(),
                     data.channels(), classes, seed, sgd));
             net.init();
@@ -118,7 +118,7 @@ final class SpeedBenchCommand {
             LocalSteps.Round wholeEpoch = new LocalSteps.Round("bench", seed, 0, 0, batch, steps, classes,
                     DataOrder.MIXED, labelling, new GradientTerm.None());
             ParameterAveraging.Plan plan = new ParameterAveraging.Plan("bench", 1, batch,
-                    settings.get(JobSettings.UNLEARN_LOCAL_STEPS), classes, seed, DataOrder.MIXED, labelling,
+                    settings.get(JobSettings.UNLEARN.localSteps()), classes, seed, DataOrder.MIXED, labelling,
                     new GradientTerm.None(), settings.get(JobSettings.TREE_DEPTH));
             LOG.info("bench: LeNet ({} parameters), {} records ({} to forget), batch {}, {} partitions, {} warm-up + {}"
                     + " repetitions each", start.size(), all.size(), forgetCount, batch, partitions, warmup, repetitions);

@@ -78,8 +78,8 @@ public final class TrainCommand {
         JavaRDD<Shard> test = Shards.cache(data.test(), "Dt shards");
         try {
             long began = System.nanoTime();
-            ParameterAveraging.Plan plan = new ParameterAveraging.Plan("train", settings.get(JobSettings.TRAIN_EPOCHS),
-                    settings.get(JobSettings.TRAIN_BATCH), settings.get(JobSettings.TRAIN_LOCAL_STEPS), classes, seed,
+            ParameterAveraging.Plan plan = new ParameterAveraging.Plan("train", settings.get(JobSettings.TRAIN.epochs()),
+                    settings.get(JobSettings.TRAIN.batch()), settings.get(JobSettings.TRAIN.localSteps()), classes, seed,
                     DataOrder.MIXED, Labelling.trueLabels(), new GradientTerm.None(), settings.get(JobSettings.TREE_DEPTH));
             NetworkSnapshot trained = ParameterAveraging.train(sc, NetworkSnapshot.of(init), train, plan, Optional.empty()).network();
             double seconds = (System.nanoTime() - began) / 1e9;

@@ -65,7 +65,7 @@ public final class TrainDiffusionCommand {
         long seed = settings.get(JobSettings.SEED);
         int d = data.featureLength();
         MultiLayerNetwork init = new MultiLayerNetwork(Denoiser.configuration(d, classes, settings.get(JobSettings.DIFFUSION_WIDTH),
-                settings.get(JobSettings.DIFFUSION_DEPTH), settings.get(JobSettings.DIFFUSION_LR), seed));
+                settings.get(JobSettings.DIFFUSION_DEPTH), settings.get(JobSettings.DIFFUSION.lr()), seed));
         init.init();
         LOG.info("train-diffusion: MLP noise predictor with {} parameters for {} images, {} classes, T = {}",
                 init.numParams(), data.shape(), classes, NoiseSchedule.DDPM.timesteps());
@@ -73,8 +73,8 @@ public final class TrainDiffusionCommand {
         try {
             long began = System.nanoTime();
             ParameterAveraging.Plan plan = new ParameterAveraging.Plan("train-diffusion",
-                    settings.get(JobSettings.DIFFUSION_EPOCHS), settings.get(JobSettings.DIFFUSION_BATCH),
-                    settings.get(JobSettings.DIFFUSION_LOCAL_STEPS), classes, seed, DataOrder.MIXED,
+                    settings.get(JobSettings.DIFFUSION.epochs()), settings.get(JobSettings.DIFFUSION.batch()),
+                    settings.get(JobSettings.DIFFUSION.localSteps()), classes, seed, DataOrder.MIXED,
                     new DiffusionTargets.Denoising(seed, NoiseSchedule.DDPM, settings.get(JobSettings.DIFFUSION_P_UNCOND)),
                     new GradientTerm.None(), settings.get(JobSettings.TREE_DEPTH));
             ParameterAveraging.Result result = ParameterAveraging.train(sc, NetworkSnapshot.of(init), train, plan, Optional.empty());

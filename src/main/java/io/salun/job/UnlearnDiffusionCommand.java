@@ -219,11 +219,11 @@ public final class UnlearnDiffusionCommand {
                                    int classes, int[] allClasses, int d, Generation.Spec sampling, MultiLayerNetwork classifier,
                                    int forgetClass, double[][] realRemaining, int partitions) {
         long seed = settings.get(JobSettings.SEED);
-        Optimizer adam = new Optimizer("adam", settings.get(JobSettings.DIFFUSION_UNLEARN_LR), 0, 0, 0);
+        Optimizer adam = new Optimizer("adam", settings.get(JobSettings.DIFFUSION_UNLEARN.lr()), 0, 0, 0);
         NetworkSnapshot start = NetworkSnapshot.fresh(adam.applyTo(configuration), theta0.parameters());
         String stage = method + "-gen";
-        ParameterAveraging.Plan plan = new ParameterAveraging.Plan(stage, settings.get(JobSettings.DIFFUSION_UNLEARN_EPOCHS),
-                settings.get(JobSettings.DIFFUSION_UNLEARN_BATCH), settings.get(JobSettings.DIFFUSION_UNLEARN_LOCAL_STEPS),
+        ParameterAveraging.Plan plan = new ParameterAveraging.Plan(stage, settings.get(JobSettings.DIFFUSION_UNLEARN.epochs()),
+                settings.get(JobSettings.DIFFUSION_UNLEARN.batch()), settings.get(JobSettings.DIFFUSION_UNLEARN.localSteps()),
                 classes, seed, DataOrder.MIXED,
                 new DiffusionTargets.Forgetting(seed, NoiseSchedule.DDPM, settings.get(JobSettings.DIFFUSION_P_UNCOND),
                         settings.get(JobSettings.DIFFUSION_UNLEARN_BETA)),

@@ -50,7 +50,7 @@ public final class BenchmarkReport {
         json.put("counts", counts);
         List<Map<String, Object>> rows = new ArrayList<>();
         rows.add(row("original", original, Double.NaN, Double.NaN, null));
-        rows.add(row("retrain", retrainMetrics, retrain.seconds(), settings.get(io.salun.job.JobSettings.TRAIN_LR), retrain));
+        rows.add(row("retrain", retrainMetrics, retrain.seconds(), settings.get(io.salun.job.JobSettings.TRAIN.lr()), retrain));
         for (BenchmarkCommand.MethodResult r : results) {
             if (r.best() == null) {
                 Map<String, Object> diverged = new LinkedHashMap<>();

@@ -1,0 +1,172 @@
+package io.salun.config;
+
+import io.salun.config.Setting.Interval;
+
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The optimiser group of one training stage, declared once and instantiated per prefix
+ * ({@code train.}, {@code unlearn.}, {@code diffusion.}, {@code diffusion.unlearn.},
+ * {@code benchmark.<method>.}), as Flink ML composes {@code HasMaxIter} or {@code HasSeed} into each
+ * algorithm's parameters: {@code epochs}, {@code batch}, {@code local-steps}, {@code optimizer},
+ * {@code lr}, {@code momentum}, {@code weight-decay} and a sweep's {@code lr-grid}, each with the
+ * same range and meaning wherever it appears; a stage declares the members it has, with its own
+ * defaults. Every member is added to the catalogue as it is declared.
+ */
+public final class StageSettings {
+    private final String prefix;
+    private final Optional<Setting<Integer>> epochs;
+    private final Optional<Setting<Integer>> batch;
+    private final Optional<Setting<Integer>> localSteps;
+    private final Optional<Setting<String>> optimizer;
+    private final Optional<Setting<Double>> lr;
+    private final Optional<Setting<Double>> momentum;
+    private final Optional<Setting<Double>> weightDecay;
+    private final Optional<Setting<String>> lrGrid;
+
+    private StageSettings(Defaults d, Catalogue catalogue) {
+        this.prefix = d.prefix;
+        String what = d.what + ": ";
+        // declared in this order, so the catalogue lists a stage's members the same way everywhere
+        epochs = d.epochs.map(v -> catalogue.add(Setting.integer(key("epochs"), v, d.minEpochs, 100_000,
+                what + "epochs (passes over the stage's records)")));
+        batch = d.batch.map(v -> catalogue.add(Setting.integer(key("batch"), v, 1, 1_000_000,
+                what + "minibatch size per partition")));
+        localSteps = d.localSteps.map(v -> catalogue.add(Setting.integer(key("local-steps"), v, 1, 1_000_000,
+                what + "minibatch steps each partition takes between parameter averages")));
+        optimizer = d.optimizer.map(v -> catalogue.add(Setting.oneOf(key("optimizer"), v, List.of("sgd", "adam"),
+                what + "update rule")));
+        lr = d.lr.map(v -> catalogue.add(Setting.decimal(key("lr"), v, Interval.greaterThan(0), what + "learning rate"
+                + d.lrNote)));
+        momentum = d.momentum.map(v -> catalogue.add(Setting.decimal(key("momentum"), v, Interval.closedOpen(0, 1),
+                what + "SGD (Nesterov) momentum")));
+        weightDecay = d.weightDecay.map(v -> catalogue.add(Setting.decimal(key("weight-decay"), v, Interval.atLeast(0),
+                what + "decoupled weight decay")));
+        lrGrid = d.lrGrid.map(v -> catalogue.add(Setting.string(key("lr-grid"), v,
+                what + "comma-separated learning rates the sweep tries")));
+    }
+
+    private String key(String member) {
+        return prefix + "." + member;
+    }
+
+    /** Declares the group described by {@code defaults} in {@code catalogue}. */
+    public static StageSettings declare(Catalogue catalogue, Defaults defaults) {
+        return new StageSettings(defaults, catalogue);
+    }
+
+    /** Starts the description of the group of {@code prefix} (without its dot); {@code what} begins each description. */
+    public static Defaults of(String prefix, String what) {
+        return new Defaults(prefix, what);
+    }
+
+    public Setting<Integer> epochs() {
+        return member(epochs, "epochs");
+    }
+
+    public Setting<Integer> batch() {
+        return member(batch, "batch");
+    }
+
+    public Setting<Integer> localSteps() {
+        return member(localSteps, "local-steps");
+    }
+
+    public Setting<String> optimizer() {
+        return member(optimizer, "optimizer");
+    }
+
+    public Setting<Double> lr() {
+        return member(lr, "lr");
+    }
+
+    public Setting<Double> momentum() {
+        return member(momentum, "momentum");
+    }
+
+    public Setting<Double> weightDecay() {
+        return member(weightDecay, "weight-decay");
+    }
+
+    public Setting<String> lrGrid() {
+        return member(lrGrid, "lr-grid");
+    }
+
+    private <T> Setting<T> member(Optional<Setting<T>> s, String name) {
+        return s.orElseThrow(() -> new IllegalStateException("the " + prefix + " stage declares no " + name + " setting"));
+    }
+
+    /** The members a stage has and their defaults. */
+    public static final class Defaults {
+        private final String prefix;
+        private final String what;
+        private Optional<Integer> epochs = Optional.empty();
+        private int minEpochs = 1;
+        private Optional<Integer> batch = Optional.empty();
+        private Optional<Integer> localSteps = Optional.empty();
+        private Optional<String> optimizer = Optional.empty();
+        private Optional<Double> lr = Optional.empty();
+        private String lrNote = "";
+        private Optional<Double> momentum = Optional.empty();
+        private Optional<Double> weightDecay = Optional.empty();
+        private Optional<String> lrGrid = Optional.empty();
+
+        private Defaults(String prefix, String what) {
+            this.prefix = prefix;
+            this.what = what;
+        }
+
+        public Defaults epochs(int value) {
+            epochs = Optional.of(value);
+            return this;
+        }
+
+        /** Epochs from {@code min} (0: a stage that may do nothing, e.g. to keep a given model). */
+        public Defaults epochs(int value, int min) {
+            minEpochs = min;
+            return epochs(value);
+        }
+
+        public Defaults batch(int value) {
+            batch = Optional.of(value);
+            return this;
+        }
+
+        public Defaults localSteps(int value) {
+            localSteps = Optional.of(value);
+            return this;
+        }
+
+        public Defaults optimizer(String value) {
+            optimizer = Optional.of(value);
+            return this;
+        }
+
+        public Defaults lr(double value) {
+            lr = Optional.of(value);
+            return this;
+        }
+
+        /** A learning rate with a note on its rule ({@code " (Adam)"}) for a stage without an optimizer setting. */
+        public Defaults lr(double value, String note) {
+            lrNote = note;
+            return lr(value);
+        }
+
+        public Defaults momentum(double value) {
+            momentum = Optional.of(value);
+            return this;
+        }
+
+        public Defaults weightDecay(double value) {
+            weightDecay = Optional.of(value);
+            return this;
+        }
+
+        public Defaults lrGrid(String value) {
+            lrGrid = Optional.of(value);
+            return this;
+        }
+    }
+}
