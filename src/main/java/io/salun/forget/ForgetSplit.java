@@ -1,6 +1,7 @@
 package io.salun.forget;
 
 import io.salun.data.Example;
+import io.salun.data.SelectionStage;
 import org.apache.spark.HashPartitioner;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
@@ -33,14 +34,7 @@ public final class ForgetSplit {
 
     /** Flags the records of {@code training}, whose IDs are their keys (as IDX records' are). */
     public static Result apply(JavaSparkContext sc, JavaRDD<Example> training, ForgetSpec spec, long seed) {
-        return apply(sc, training, keysAsIds(training), spec, seed);
-    }
-
-    /** The ID table of records whose stored ID is their key: columns {@code id} and {@code key}, both long. */
-    public static Dataset<Row> keysAsIds(JavaRDD<Example> training) {
-        SparkSession spark = SparkSession.builder().config(training.context().getConf()).getOrCreate();
-        return spark.createDataset(training.map(Example::id).rdd(), Encoders.LONG()).toDF("id")
-                .withColumn("key", functions.col("id"));
+        return apply(sc, training, io.salun.data.Datasets.keysAsIds(training), spec, seed);
     }
 
     /**

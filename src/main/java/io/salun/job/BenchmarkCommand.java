@@ -2,15 +2,28 @@ package io.salun.job;
 
 import io.salun.config.InvalidInputException;
 import io.salun.config.Settings;
-import io.salun.eval.EvaluationStage;
+import io.salun.config.StageSettings;
+import io.salun.data.Datasets;
 import io.salun.eval.Metrics;
+import io.salun.forget.ForgetScenario;
 import io.salun.forget.ForgetSpec;
 import io.salun.mask.Bitset;
+import io.salun.mask.SaliencyMask;
 import io.salun.model.NetworkSnapshot;
-import io.salun.report.BenchmarkReport;
+import io.salun.report.Manifest;
 import io.salun.report.OutputDir;
+import io.salun.report.Provenance;
+import io.salun.report.Report;
+import io.salun.train.Checkpoints;
 import io.salun.train.TrainingDivergedException;
+import io.salun.unlearn.BenchmarkReport;
+import io.salun.unlearn.BenchmarkReport.MethodResult;
+import io.salun.unlearn.BenchmarkReport.Trial;
+import io.salun.unlearn.ClassificationTask;
 import io.salun.unlearn.Method;
+import io.salun.unlearn.NoEffectException;
+import io.salun.unlearn.TrialOutcome;
+import io.salun.unlearn.UnlearnRun;
 import io.salun.unlearn.Unlearning;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
@@ -18,18 +31,19 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Instant;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
- * {@code benchmark}: the paper's table for one scenario. Trains (or loads) the original model,
- * runs Retrain and every method of {@code benchmark.methods} (each optionally over its learning-rate
- * grid, keeping the smallest Avg. Gap to Retrain, as the paper selects hyper-parameters), evaluates
- * UA, RA, TA and MIA-Efficacy, and publishes {@code benchmark.json}, {@code benchmark.md} and
- * {@code report.html}.
+ * {@code benchmark}: the paper's table for each scenario. Trains (or loads) the original model,
+ * runs Retrain and every method of {@code benchmark.methods} (each optionally over its
+ * learning-rate grid, keeping the smallest Avg. Gap to Retrain, as the paper selects
+ * hyper-parameters) as trainings of one {@link UnlearnRun} per scenario (one mask, checkpoints
+ * for every training, so a rerun after a crash resumes), and publishes {@code benchmark.json},
+ * {@code benchmark.md}, {@code report.html}, {@code manifest.json} and {@code _SUCCESS}.
  */
 public final class BenchmarkCommand {
     private static final Logger LOG = LoggerFactory.getLogger(BenchmarkCommand.class);
@@ -39,28 +53,10 @@ public final class BenchmarkCommand {
     }
 
     /** One entry of {@code benchmark.methods}: a method, optionally masked. */
-    record Entry(Method method, boolean masked, io.salun.config.StageSettings keys) {
+    record Entry(Method method, boolean masked, StageSettings keys) {
         String label() {
-            return method.id() + (masked && !method.alwaysMasked() ? "+mask" : "");
+            return Unlearning.label(method, masked);
         }
-    }
-
-    /** One run of a method at one learning rate. */
-    public record Trial(String method, double lr, int epochs, Metrics metrics, double gap, double seconds,
-                        double saliencySeconds, boolean diverged, boolean noEffect, Unlearning.Outcome outcome) {
-        /** Whether the trial gave no model to compare: it diverged, or it changed nothing. */
-        public boolean failed() {
-            return diverged || noEffect;
-        }
-
-        /** RTE: the unlearning step plus, for masked methods, the saliency pass that made the mask. */
-        public double rte() {
-            return seconds + saliencySeconds;
-        }
-    }
-
-    /** The methods' best trials and every trial of the sweep. */
-    public record MethodResult(String method, Trial best, List<Trial> trials) {
     }
 
     static List<Entry> entries(Settings settings) {
@@ -72,7 +68,7 @@ public final class BenchmarkCommand {
             }
             boolean masked = name.endsWith("+mask");
             String id = masked ? name.substring(0, name.length() - "+mask".length()) : name;
-            io.salun.config.StageSettings keys = JobSettings.BENCHMARK_METHOD_KEYS.get(id);
+            StageSettings keys = JobSettings.BENCHMARK_METHOD_KEYS.get(id);
             if (keys == null) {
                 throw new InvalidInputException("benchmark.methods: expected methods among "
                         + String.join(", ", JobSettings.BENCHMARK_METHOD_KEYS.keySet()) + " (optionally with +mask), found '"
@@ -114,11 +110,11 @@ public final class BenchmarkCommand {
         List<ForgetSpec> specs = new ArrayList<>();
         String names = settings.get(JobSettings.BENCHMARK_SCENARIOS).trim();
         if (names.equals("current")) {
-            specs.add(UnlearnCommand.forgetSpec(settings));
+            specs.add(RunSetup.forgetSpec(settings));
         } else {
             for (String name : names.split(",")) {
                 try {
-                    specs.add(ForgetSpec.parse(name, UnlearnCommand.deletionList(settings)));
+                    specs.add(ForgetSpec.parse(name, RunSetup.deletionList(settings)));
                 } catch (IllegalArgumentException e) {
                     throw new InvalidInputException("benchmark.scenarios: " + e.getMessage());
                 }
@@ -128,8 +124,8 @@ public final class BenchmarkCommand {
         for (Entry e : entries) {
             grid(settings, e);
         }
-        String root = settings.get(JobSettings.BENCHMARK_OUTPUT).orElseGet(() -> "work/benchmarks/"
-                + DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss").withZone(ZoneOffset.UTC).format(started));
+        String root = settings.get(JobSettings.BENCHMARK_OUTPUT).orElseGet(() -> RunSetup.defaultOutput("benchmarks", "",
+                started));
         List<String> outputs = new ArrayList<>();
         for (ForgetSpec spec : specs) {
             outputs.add(runScenario(sc, settings, spec, entries, root + "/" + spec.scenario()));
@@ -140,72 +136,84 @@ public final class BenchmarkCommand {
     private static String runScenario(JavaSparkContext sc, Settings settings, ForgetSpec spec, List<Entry> entries,
                                       String output) {
         Instant started = Instant.now();
-        int depth = settings.get(JobSettings.TREE_DEPTH);
-        int evalBatch = settings.get(JobSettings.EVAL_BATCH);
-        try (OutputDir out = UnlearnCommand.openOutput(sc, settings, output, "benchmark")) {
-            Datasets data = Datasets.load(sc, settings);
+        long seed = settings.get(JobSettings.SEED);
+        double ratio = settings.get(JobSettings.SALIENCY_RATIO);
+        String modelPath = ModelPaths.original(settings);
+        try (OutputDir out = RunSetup.openOutput(sc, settings, output, "benchmark")) {
+            Datasets data = RunSetup.load(sc, settings);
             MultiLayerNetwork original = TrainCommand.loadOrTrain(sc, settings, data);
-            int classes = UnlearnCommand.checkCompatible(original, data, ModelPaths.original(settings));
+            int classes = RunSetup.classes(original, data, modelPath, "model.path");
             NetworkSnapshot theta0 = NetworkSnapshot.of(original);
-            if (entries.stream().anyMatch(Entry::masked)) {
-                UnlearnCommand.requireMaskKeepsSome(settings.get(JobSettings.SALIENCY_RATIO), theta0.size(), "saliency.ratio");
+            boolean anyMasked = entries.stream().anyMatch(Entry::masked);
+            if (anyMasked) {
+                SaliencyMask.requireKeepsSome(ratio, theta0.size(), "saliency.ratio");
             }
-            try (Scenario scenario = Scenario.prepare(sc, settings, data, spec)) {
-                Unlearning.Inputs inputs = new Unlearning.Inputs(theta0, original.getLayerWiseConfigurations(),
-                        scenario.all, scenario.forget, scenario.retain, classes, settings.get(JobSettings.SEED), depth);
-                Metrics originalMetrics = EvaluationStage.evaluate(sc, theta0, scenario.sets(), evalBatch, classes, depth);
-                LOG.info("benchmark: retraining from scratch on the retain set (the gold standard)");
-                Unlearning.Outcome retrain = Unlearning.run(sc, Method.RETRAIN, Optional.empty(), Recipes.training(settings), inputs);
-                Metrics retrainMetrics = EvaluationStage.evaluate(sc, retrain.model(), scenario.sets(), evalBatch, classes, depth);
-                LOG.info("benchmark: retrain took {} s: {}", String.format("%.1f", retrain.seconds()), retrainMetrics);
-
-                Optional<Bitset> mask = Optional.empty();
-                double saliencySeconds = 0;
-                if (entries.stream().anyMatch(Entry::masked)) {
-                    long t0 = System.nanoTime();
-                    mask = Optional.of(UnlearnCommand.saliencyMask(sc, settings, theta0, scenario, classes));
-                    saliencySeconds = (System.nanoTime() - t0) / 1e9;
-                }
-                List<MethodResult> results = new ArrayList<>();
-                for (Entry entry : entries) {
-                    List<Trial> trials = new ArrayList<>();
-                    int epochs = settings.get(entry.keys().epochs());
-                    for (double lr : grid(settings, entry)) {
-                        Optional<Bitset> m = entry.masked() ? mask : Optional.empty();
-                        double sal = entry.masked() ? saliencySeconds : 0;
-                        try {
-                            Unlearning.Outcome o = Unlearning.run(sc, entry.method(), m,
-                                    Recipes.unlearning(settings, lr, epochs), inputs);
-                            Unlearning.audit(entry.label(), m, theta0, o.model());
-                            Metrics metrics = EvaluationStage.evaluate(sc, o.model(), scenario.sets(), evalBatch, classes, depth);
-                            Unlearning.requireForgetLossChanged(entry.label(), originalMetrics.forgetLoss(), metrics.forgetLoss());
-                            double gap = metrics.averageGap(retrainMetrics);
-                            LOG.info("benchmark: {} lr {}: {} avg gap {}", entry.label(), lr, metrics, String.format("%.2f", gap));
-                            trials.add(new Trial(entry.label(), lr, epochs, metrics, gap, o.seconds(), sal, false, false, o));
-                        } catch (TrainingDivergedException e) {
-                            LOG.warn("benchmark: {} lr {} diverged: {}", entry.label(), lr, e.getMessage());
-                            trials.add(new Trial(entry.label(), lr, epochs, null, Double.NaN, 0, sal, true, false, null));
-                        } catch (io.salun.unlearn.NoEffectException e) {
-                            // a trial that changed nothing is no candidate: the untouched original is a row already
-                            LOG.warn("benchmark: {} lr {} had no effect: {}", entry.label(), lr, e.getMessage());
-                            trials.add(new Trial(entry.label(), lr, epochs, null, Double.NaN, 0, sal, false, true, null));
-                        }
+            Manifest manifest = RunSetup.inputs(sc, settings, "benchmark", Map.of("originalModel", modelPath), Optional.of(spec));
+            Optional<Checkpoints> checkpoints = RunSetup.checkpoints(sc, settings, output, manifest);
+            return RunSetup.keepingCheckpointsOnlyForResume(checkpoints, () -> {
+                try (ForgetScenario scenario = ForgetScenario.prepare(sc, data, spec, seed,
+                        settings.get(JobSettings.FORGET_UNKNOWN_IDS).equals("fail"))) {
+                    ClassificationTask task = new ClassificationTask(scenario, classes, ratio,
+                            settings.get(JobSettings.SALIENCY_BATCH), settings.get(JobSettings.EVAL_BATCH),
+                            settings.get(JobSettings.TREE_DEPTH));
+                    Unlearning.Inputs inputs = task.inputs(theta0, original.getLayerWiseConfigurations(), seed);
+                    UnlearnRun<Metrics> run = new UnlearnRun<>(sc, task, theta0, checkpoints);
+                    Metrics originalMetrics = run.originalJudgement();
+                    LOG.info("benchmark: retraining from scratch on the retain set (the gold standard)");
+                    TrialOutcome<Metrics> retrain = run.train(Unlearning.stage(Method.RETRAIN, Optional.empty(),
+                            Recipes.training(settings), inputs).scoped("retrain"));
+                    LOG.info("benchmark: retrain took {} s: {}", String.format("%.1f", retrain.seconds()), retrain.judgement());
+                    Optional<Bitset> mask = anyMasked ? Optional.of(run.mask()) : Optional.empty();
+                    List<MethodResult> results = new ArrayList<>();
+                    for (Entry entry : entries) {
+                        results.add(sweep(settings, run, entry, mask, inputs, retrain.judgement()));
                     }
-                    Trial best = trials.stream().filter(t -> !t.failed())
-                            .min((a, b) -> Double.compare(a.gap(), b.gap())).orElse(null);
-                    results.add(new MethodResult(entry.label(), best, trials));
+                    Report report = BenchmarkReport.of(spec, scenario.split(), scenario.testCount(), originalMetrics, retrain,
+                            settings.get(JobSettings.TRAIN.lr()), results, mask, theta0, run.saliencySeconds(),
+                            Provenance.of(settings, sc, started));
+                    out.writeText("benchmark.json", report.json());
+                    out.writeText("benchmark.md", report.markdown());
+                    out.writeText("report.html", report.html());
+                    for (String key : List.of("scenario", "counts", "settings", "settingsSha256", "versions",
+                            "sparkApplicationId", "sparkMaster", "started", "finished")) {
+                        manifest.put(key, report.get(key));
+                    }
+                    out.writeManifest(manifest);
+                    out.publish();
+                    checkpoints.ifPresent(Checkpoints::clear);
+                    CONSOLE.info("");
+                    CONSOLE.info(report.markdown());
+                    CONSOLE.info("benchmark: {}", out.published("benchmark.json"));
+                    return out.uri();
                 }
-                BenchmarkReport report = new BenchmarkReport(settings, spec, scenario.split, scenario.testCount,
-                        originalMetrics, retrain, retrainMetrics, results, mask, theta0, saliencySeconds, started, sc);
-                out.writeText("benchmark.json", report.json());
-                out.writeText("benchmark.md", report.markdown());
-                out.writeText("report.html", report.html());
-                out.publish();
-                CONSOLE.info("");
-                CONSOLE.info(report.markdown());
-                CONSOLE.info("benchmark: {}", out.published("benchmark.json"));
-                return out.uri();
+            });
+        }
+    }
+
+    /** Every learning rate of {@code entry}'s grid, each a training of {@code run}; the best by Avg. Gap. */
+    private static MethodResult sweep(Settings settings, UnlearnRun<Metrics> run, Entry entry, Optional<Bitset> mask,
+                                      Unlearning.Inputs inputs, Metrics retrain) {
+        List<Trial> trials = new ArrayList<>();
+        int epochs = settings.get(entry.keys().epochs());
+        Optional<Bitset> m = entry.masked() ? mask : Optional.empty();
+        double saliency = entry.masked() ? run.saliencySeconds() : 0;
+        for (double lr : grid(settings, entry)) {
+            try {
+                TrialOutcome<Metrics> o = run.train(Unlearning.stage(entry.method(), m, Recipes.unlearning(settings, lr, epochs),
+                        inputs).scoped(entry.label() + "@" + lr));
+                double gap = o.judgement().averageGap(retrain);
+                LOG.info("benchmark: {} lr {}: {} avg gap {}", entry.label(), lr, o.judgement(), String.format("%.2f", gap));
+                trials.add(new Trial(entry.label(), lr, epochs, Optional.of(o), gap, saliency, false, false));
+            } catch (TrainingDivergedException e) {
+                LOG.warn("benchmark: {} lr {} diverged: {}", entry.label(), lr, e.getMessage());
+                trials.add(new Trial(entry.label(), lr, epochs, Optional.empty(), Double.NaN, saliency, true, false));
+            } catch (NoEffectException e) {
+                // a trial that changed nothing is no candidate: the untouched original is a row already
+                LOG.warn("benchmark: {} lr {} had no effect: {}", entry.label(), lr, e.getMessage());
+                trials.add(new Trial(entry.label(), lr, epochs, Optional.empty(), Double.NaN, saliency, false, true));
             }
         }
+        Optional<Trial> best = trials.stream().filter(t -> !t.failed()).min(Comparator.comparingDouble(Trial::gap));
+        return new MethodResult(entry.label(), best, trials);
     }
 }

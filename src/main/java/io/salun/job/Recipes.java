@@ -4,7 +4,7 @@ import io.salun.config.Settings;
 import io.salun.model.Optimizer;
 import io.salun.train.DataOrder;
 import io.salun.unlearn.Method;
-import io.salun.unlearn.Unlearning;
+import io.salun.unlearn.Recipe;
 
 /** The training recipes the settings describe. */
 final class Recipes {
@@ -12,16 +12,16 @@ final class Recipes {
     }
 
     /** The original training recipe (train.*), which Retrain repeats on Dr. */
-    static Unlearning.Recipe training(Settings s) {
-        return new Unlearning.Recipe(new Optimizer(s.get(JobSettings.TRAIN.optimizer()), s.get(JobSettings.TRAIN.lr()),
+    static Recipe training(Settings s) {
+        return new Recipe(new Optimizer(s.get(JobSettings.TRAIN.optimizer()), s.get(JobSettings.TRAIN.lr()),
                 s.get(JobSettings.TRAIN.momentum()), s.get(JobSettings.TRAIN.weightDecay()), 0),
                 s.get(JobSettings.TRAIN.epochs()), s.get(JobSettings.TRAIN.batch()), s.get(JobSettings.TRAIN.localSteps()),
                 DataOrder.MIXED, true, 0);
     }
 
     /** The unlearn command's recipe (unlearn.*), with learning rate and epochs as given. */
-    static Unlearning.Recipe unlearning(Settings s, double lr, int epochs) {
-        return new Unlearning.Recipe(new Optimizer(s.get(JobSettings.UNLEARN.optimizer()), lr,
+    static Recipe unlearning(Settings s, double lr, int epochs) {
+        return new Recipe(new Optimizer(s.get(JobSettings.UNLEARN.optimizer()), lr,
                 s.get(JobSettings.UNLEARN.momentum()), s.get(JobSettings.UNLEARN.weightDecay()), 0),
                 epochs, s.get(JobSettings.UNLEARN.batch()), s.get(JobSettings.UNLEARN.localSteps()),
                 DataOrder.parse(s.get(JobSettings.UNLEARN_ORDER)), s.get(JobSettings.UNLEARN_EXCLUDE_TRUE_LABEL),
@@ -29,7 +29,7 @@ final class Recipes {
     }
 
     /** The recipe of {@code method} in the unlearn command. */
-    static Unlearning.Recipe forUnlearnCommand(Settings s, Method method) {
+    static Recipe forUnlearnCommand(Settings s, Method method) {
         return method == Method.RETRAIN ? training(s)
                 : unlearning(s, s.get(JobSettings.UNLEARN.lr()), s.get(JobSettings.UNLEARN.epochs()));
     }

@@ -6,8 +6,10 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.salun.config.InvalidInputException;
 import io.salun.config.Settings;
+import io.salun.config.StorageException;
 import io.salun.forget.DeletionList;
 import io.salun.forget.ForgetSpec;
+import io.salun.report.OutputLease;
 import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
@@ -24,6 +26,7 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Properties;
 
@@ -33,9 +36,12 @@ import static org.apache.spark.sql.functions.max;
 /**
  * Scheduled runs over a deletion log that grows: {@code schedule.dir} holds one published result
  * per schedule slot ({@code runs/<slot>/}) and {@code schedule.json}, the slots done so far with
- * the watermark (the latest request time processed) and the model each left. A run forgets only
+ * the watermark (the latest request time processed) and the model each left. A slot forgets only
  * the requests after the last watermark, starting from the last unlearned model, with the records
  * of earlier requests left out of the training set; a slot already done is a no-op.
+ *
+ * <p>{@link #open} reads the state and works out the slot's window; the unlearn command runs it as
+ * any other unlearning run; {@link Slot#record} appends the slot to the state.
  */
 final class Schedule {
     private static final Logger LOG = LoggerFactory.getLogger(Schedule.class);
@@ -45,8 +51,95 @@ final class Schedule {
     private Schedule() {
     }
 
-    /** Runs the slot of {@code settings}; returns the slot's result folder (published now or before). */
-    static String run(JavaSparkContext sc, Settings settings) {
+    /**
+     * One slot of the schedule, holding {@code schedule.dir}'s lease until closed: one scheduled
+     * run at a time, since two slots run together would each append to schedule.json and one
+     * entry would be lost.
+     */
+    static final class Slot implements AutoCloseable {
+        private final OutputLease lease;
+        private final FileSystem fs;
+        private final Path statePath;
+        private final ObjectNode state;
+        private final String name;
+        private final Optional<String> doneOutput;
+        private final boolean done;
+        private final Optional<ForgetSpec> window;
+        private final Settings settings;
+        private final String model;
+        private final long upTo;
+        private final long requests;
+        private final OptionalLong after;
+
+        private Slot(OutputLease lease, FileSystem fs, Path statePath, ObjectNode state, String name, boolean done,
+                     Optional<String> doneOutput, Optional<ForgetSpec> window, Settings settings, String model, long upTo,
+                     long requests, OptionalLong after) {
+            this.lease = lease;
+            this.fs = fs;
+            this.statePath = statePath;
+            this.state = state;
+            this.name = name;
+            this.done = done;
+            this.doneOutput = doneOutput;
+            this.window = window;
+            this.settings = settings;
+            this.model = model;
+            this.upTo = upTo;
+            this.requests = requests;
+            this.after = after;
+        }
+
+        /** Whether the slot was done by an earlier run (nothing to do now). */
+        boolean done() {
+            return done;
+        }
+
+        /** A slot done before: the folder it published, if it had requests. */
+        Optional<String> output() {
+            return doneOutput;
+        }
+
+        /** The slot's requests as a forget set, or empty when there are none after the watermark. */
+        Optional<ForgetSpec> window() {
+            return window;
+        }
+
+        /** The settings of the slot's run: model.path the last slot's model, output.dir the slot's folder. */
+        Settings settings() {
+            return settings;
+        }
+
+        /** Appends the slot (with the folder it published, if any) to schedule.json. */
+        void record(Optional<String> output) {
+            ObjectNode entry = state.objectNode();
+            entry.put("slot", name);
+            if (output.isEmpty()) {
+                CONSOLE.info("schedule slot {}: no deletion requests after {}; nothing to unlearn", name,
+                        after.isPresent() ? java.time.Instant.EPOCH.plusNanos(after.getAsLong() * 1000) : "the start");
+                entry.put("watermarkMicros", after.orElse(Long.MIN_VALUE));
+                entry.put("model", model);
+                entry.putNull("output");
+                entry.put("requests", 0);
+            } else {
+                entry.put("watermarkMicros", upTo);
+                entry.put("model", new Path(output.get(), "model.zip").toString());
+                entry.put("output", output.get());
+                entry.put("requests", requests);
+            }
+            entry.put("finished", java.time.Instant.now().toString());
+            ((ArrayNode) state.get("slots")).add(entry);
+            lease.check();
+            write(fs, statePath, state);
+        }
+
+        @Override
+        public void close() {
+            lease.close();
+        }
+    }
+
+    /** Takes schedule.dir's lease, reads its state and works out the window of the slot {@code settings} name. */
+    static Slot open(JavaSparkContext sc, Settings settings) {
         String dir = settings.get(JobSettings.SCHEDULE_DIR).orElseThrow();
         String slot = settings.get(JobSettings.SCHEDULE_SLOT).orElseThrow(() -> new InvalidInputException(
                 "schedule.slot: a scheduled run needs the name of its slot (e.g. the schedule's date, 2026-11-27),"
@@ -58,24 +151,27 @@ final class Schedule {
             throw new InvalidInputException("output.dir: a scheduled run publishes to schedule.dir/runs/<slot>;"
                     + " leave output.dir empty, found " + settings.get(JobSettings.OUTPUT_DIR).get());
         }
-        ForgetSpec.Ids log = UnlearnCommand.deletionList(settings).filter(ids -> ids.timeColumn().isPresent()
+        ForgetSpec.Ids log = RunSetup.deletionList(settings).filter(ids -> ids.timeColumn().isPresent()
                 && settings.get(JobSettings.FORGET_SCENARIO).equals("ids")).orElseThrow(() -> new InvalidInputException(
                 "schedule.dir: a scheduled run reads a growing deletion log: set forget.scenario=ids, forget.ids"
                         + " (CSV or Parquet) and forget.ids.time-column"));
-        // one scheduled run at a time: two slots run together would each append to schedule.json and one entry would be lost
-        try (io.salun.report.OutputLease lease = io.salun.report.OutputLease.acquire("schedule.dir", new Path(dir),
+        OutputLease lease = OutputLease.acquire("schedule.dir", new Path(dir),
                 "unlearn slot " + slot + " of Spark application " + sc.sc().applicationId(),
-                java.time.Duration.ofSeconds(settings.get(JobSettings.OUTPUT_LEASE_TIMEOUT)), sc.hadoopConfiguration())) {
-            return runSlot(sc, settings, dir, slot, log, lease);
+                java.time.Duration.ofSeconds(settings.get(JobSettings.OUTPUT_LEASE_TIMEOUT)), sc.hadoopConfiguration());
+        try {
+            return slot(sc, settings, dir, slot, log, lease);
+        } catch (RuntimeException e) {
+            lease.close();
+            throw e;
         }
     }
 
-    private static String runSlot(JavaSparkContext sc, Settings settings, String dir, String slot, ForgetSpec.Ids log,
-                                  io.salun.report.OutputLease lease) {
+    private static Slot slot(JavaSparkContext sc, Settings settings, String dir, String slot, ForgetSpec.Ids log,
+                             OutputLease lease) {
         FileSystem fs;
         Path statePath = new Path(dir, STATE);
         ObjectNode state;
-        ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+        ObjectMapper json = new ObjectMapper();
         try {
             fs = statePath.getFileSystem(sc.hadoopConfiguration());
             Path next = new Path(statePath.getParent(), "." + STATE + ".next");
@@ -100,10 +196,13 @@ final class Schedule {
             if (done.get("slot").asText().equals(slot)) {
                 CONSOLE.info("schedule slot {} is already done ({}): nothing to do", slot,
                         done.hasNonNull("output") ? "published " + done.get("output").asText() : "no new requests");
-                return done.hasNonNull("output") ? done.get("output").asText() : null;
+                Optional<String> output = done.hasNonNull("output") ? Optional.of(done.get("output").asText()) : Optional.empty();
+                return new Slot(lease, fs, statePath, state, slot, true, output, Optional.empty(), settings, "", 0, 0,
+                        OptionalLong.empty());
             }
         }
-        OptionalLong after = slots.isEmpty() ? OptionalLong.empty() : OptionalLong.of(slots.get(slots.size() - 1).get("watermarkMicros").asLong());
+        OptionalLong after = slots.isEmpty() ? OptionalLong.empty()
+                : OptionalLong.of(slots.get(slots.size() - 1).get("watermarkMicros").asLong());
         String model = slots.isEmpty() ? ModelPaths.original(settings) : slots.get(slots.size() - 1).get("model").asText();
 
         // the window of this run: requests after the watermark, up to the newest one there is now
@@ -114,42 +213,27 @@ final class Schedule {
         }
         Row newest = requests.agg(max(col("micros")), org.apache.spark.sql.functions.count(col("id"))).first();
         long fresh = newest.getLong(1);
-        String output = new Path(new Path(dir, "runs"), slot).toString();
-        ObjectNode entry = json.createObjectNode();
-        entry.put("slot", slot);
         if (fresh == 0) {
-            CONSOLE.info("schedule slot {}: no deletion requests after {}; nothing to unlearn", slot,
-                    after.isPresent() ? java.time.Instant.EPOCH.plusNanos(after.getAsLong() * 1000) : "the start");
-            entry.put("watermarkMicros", after.orElse(Long.MIN_VALUE));
-            entry.put("model", model);
-            entry.putNull("output");
-            entry.put("requests", 0);
-        } else {
-            long upTo = newest.getLong(0);
-            LOG.info("schedule slot {}: {} requests after the watermark, starting from {}", slot, fresh, model);
-            Map<String, String> overrides = new LinkedHashMap<>(settings.effective());
-            overrides.put(JobSettings.MODEL_PATH.key(), model);
-            overrides.put(JobSettings.OUTPUT_DIR.key(), output);
-            Settings run = Settings.load(JobSettings.ALL, new Properties(), overrides);
-            UnlearnCommand.run(sc, run, log.window(after, upTo));
-            entry.put("watermarkMicros", upTo);
-            entry.put("model", new Path(output, "model.zip").toString());
-            entry.put("output", output);
-            entry.put("requests", fresh);
+            return new Slot(lease, fs, statePath, state, slot, false, Optional.empty(), Optional.empty(), settings, model, 0,
+                    0, after);
         }
-        entry.put("finished", java.time.Instant.now().toString());
-        slots.add(entry);
-        lease.check();
-        write(fs, statePath, json, state);
-        return fresh == 0 ? null : output;
+        long upTo = newest.getLong(0);
+        LOG.info("schedule slot {}: {} requests after the watermark, starting from {}", slot, fresh, model);
+        Map<String, String> overrides = new LinkedHashMap<>(settings.effective());
+        overrides.put(JobSettings.MODEL_PATH.key(), model);
+        overrides.put(JobSettings.OUTPUT_DIR.key(), new Path(new Path(dir, "runs"), slot).toString());
+        Settings run = Settings.load(JobSettings.ALL, new Properties(), overrides);
+        return new Slot(lease, fs, statePath, state, slot, false, Optional.empty(), Optional.of(log.window(after, upTo)), run,
+                model, upTo, fresh, after);
     }
 
     /** Replaces the state file: written beside it, then renamed over it. */
-    private static void write(FileSystem fs, Path statePath, ObjectMapper json, ObjectNode state) {
+    private static void write(FileSystem fs, Path statePath, ObjectNode state) {
         Path next = new Path(statePath.getParent(), "." + STATE + ".next");
         try {
             try (FSDataOutputStream out = fs.create(next, true)) {
-                out.write(json.writeValueAsString(state).getBytes(StandardCharsets.UTF_8));
+                out.write(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(state)
+                        .getBytes(StandardCharsets.UTF_8));
             }
             if (fs.exists(statePath)) {
                 fs.delete(statePath, false);
@@ -165,8 +249,7 @@ final class Schedule {
             } catch (IOException ignored) {
                 // the write's failure is the one to report
             }
-            throw new io.salun.config.StorageException("schedule.dir: could not write " + statePath + ": "
-                    + io.salun.config.StorageException.reason(e), e);
+            throw new StorageException("schedule.dir: could not write " + statePath + ": " + StorageException.reason(e), e);
         }
     }
 }

@@ -1,10 +1,11 @@
 package io.salun.job;
 
 import io.salun.config.Settings;
+import io.salun.data.Datasets;
 import io.salun.data.Example;
 import io.salun.data.Shard;
 import io.salun.data.Shards;
-import io.salun.forget.SelectionStage;
+import io.salun.data.SelectionStage;
 import io.salun.mask.Bitset;
 import io.salun.model.Architecture;
 import io.salun.model.NetworkSnapshot;
@@ -87,8 +88,8 @@ final class SpeedBenchCommand {
         long seed = settings.get(JobSettings.SEED);
         String output = settings.get(JobSettings.BENCH_OUTPUT).orElseGet(() -> "work/bench/"
                 + DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss").withZone(ZoneOffset.UTC).format(started));
-        try (OutputDir out = UnlearnCommand.openOutput(sc, settings, output, "bench")) {
-            Datasets data = Datasets.load(sc, settings);
+        try (OutputDir out = RunSetup.openOutput(sc, settings, output, "bench")) {
+            Datasets data = RunSetup.load(sc, settings);
             long available = data.training().count();
             if (records > available) {
                 throw new io.salun.config.InvalidInputException("bench.records: expected at most the " + available
@@ -188,7 +189,7 @@ final class SpeedBenchCommand {
                 cpuRate(t, "trainingEpoch").ifPresent(r -> results.put("dl4jOverPytorchTrainingCpu",
                         (all.size() / cpu.get("plain DL4J loop, masked").median()) / r));
             });
-            BuildInfo.addProvenance(results, settings, sc, started);
+            io.salun.report.Provenance.of(settings, sc, started).addTo(results);
 
             String md = markdown(all.size(), forgetCount, partitions, batch, plain, unmasked, sparkOne, sparkAll, saliency,
                     round, gradientReduce, maskingOverhead, sparkOverhead)
@@ -208,7 +209,7 @@ final class SpeedBenchCommand {
                                     (all.size() / cpu.get("plain DL4J loop, masked").median()) / r)).orElse(""))
                     .orElse("PyTorch: not measured (bench.pytorch=off, or python3 with torch not installed:"
                             + " apt-get install python3-torch).\n");
-            out.writeText("bench.json", io.salun.report.RunReport.toJson(results));
+            out.writeText("bench.json", io.salun.report.Report.toJson(results));
             out.writeText("bench.md", md);
             out.publish();
             spread.unpersist();

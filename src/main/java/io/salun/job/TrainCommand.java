@@ -1,6 +1,7 @@
 package io.salun.job;
 
 import io.salun.config.Settings;
+import io.salun.data.Datasets;
 import io.salun.data.Shard;
 import io.salun.data.Shards;
 import io.salun.eval.ClassCounts;
@@ -41,7 +42,7 @@ public final class TrainCommand {
             throw new InvalidInputException("model.path: " + modelPath + " already exists; choose another"
                     + " model.path or set output.overwrite=true");
         }
-        Datasets data = Datasets.load(sc, settings);
+        Datasets data = RunSetup.load(sc, settings);
         data.checkLabels(settings.get(JobSettings.DATA_CLASSES), "data.classes'");
         trainAndSave(sc, settings, data, modelPath);
         CONSOLE.info("original model: {}", modelPath);

@@ -2,6 +2,7 @@ package io.salun.job;
 
 import io.salun.config.InvalidInputException;
 import io.salun.config.Settings;
+import io.salun.data.Datasets;
 import io.salun.data.Shard;
 import io.salun.data.Shards;
 import io.salun.diffusion.DiffusionTargets;
@@ -39,7 +40,7 @@ public final class TrainDiffusionCommand {
             throw new InvalidInputException("diffusion.model: " + path + " already exists; choose another"
                     + " diffusion.model or set output.overwrite=true");
         }
-        Datasets data = Datasets.load(sc, settings);
+        Datasets data = RunSetup.load(sc, settings);
         data.checkLabels(settings.get(JobSettings.DATA_CLASSES), "data.classes'");
         trainAndSave(sc, settings, data, path);
         CONSOLE.info("diffusion model: {}", path);

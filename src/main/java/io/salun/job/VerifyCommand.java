@@ -127,7 +127,7 @@ final class VerifyCommand {
             JsonNode entry = in.getValue();
             String found;
             try {
-                found = entry.has("parts") ? UnlearnCommand.digestOfFiles(parts(entry.get("parts")), conf).sha256()
+                found = entry.has("parts") ? FileDigests.ofParts(parts(entry.get("parts")), conf).sha256()
                         : FileDigests.of(entry.get("uri").asText(), conf, null).sha256();
             } catch (RuntimeException e) {
                 found = "unreadable (" + e.getMessage() + ")";

@@ -43,6 +43,21 @@ public final class SaliencyMask {
         return topK(gradientSum, kept(gradientSum.length, ratio));
     }
 
+    /**
+     * Refuses a ratio that keeps no parameter of a model of {@code parameters}: the mask would
+     * freeze every weight and the run would publish the original unchanged.
+     *
+     * @throws io.salun.config.InvalidInputException naming {@code setting} and the least ratio that keeps one
+     */
+    public static void requireKeepsSome(double ratio, int parameters, String setting) {
+        if (kept(parameters, ratio) == 0) {
+            throw new io.salun.config.InvalidInputException("setting '" + setting + "': " + ratio + " keeps floor("
+                    + parameters + " x " + ratio + ") = 0 of the model's " + parameters + " parameters, so nothing would"
+                    + " be unlearned; expected at least 1/" + parameters + " = "
+                    + String.format(java.util.Locale.ROOT, "%.3g", 1.0 / parameters) + " (one parameter)");
+        }
+    }
+
     /** {@code ⌊n·ratio⌋}, on the decimal value of {@code ratio}: how many of {@code n} parameters a mask keeps. */
     public static int kept(int n, double ratio) {
         return BigDecimal.valueOf(ratio)

@@ -29,15 +29,4 @@ public final class BuildInfo {
         return v;
     }
 
-    /** What every report records of its run: settings and their hash, versions, the Spark application, times. */
-    public static void addProvenance(Map<String, Object> report, io.salun.config.Settings settings,
-                                     org.apache.spark.api.java.JavaSparkContext sc, java.time.Instant started) {
-        report.put("settings", settings.effective());
-        report.put("settingsSha256", settings.sha256());
-        report.put("versions", versions());
-        report.put("sparkApplicationId", sc.sc().applicationId());
-        report.put("sparkMaster", sc.master());
-        report.put("started", started.toString());
-        report.put("finished", java.time.Instant.now().toString());
-    }
 }

@@ -86,6 +86,18 @@ public final class FileDigests {
         }
     }
 
+    /** One digest over named files: SHA-256 of the lines {@code name size sha256} in the given order. */
+    public static Digest ofParts(java.util.Map<String, String> parts, Configuration conf) {
+        StringBuilder lines = new StringBuilder();
+        long bytes = 0;
+        for (java.util.Map.Entry<String, String> p : parts.entrySet()) {
+            Digest d = of(p.getValue(), conf, null);
+            lines.append(p.getKey()).append(' ').append(d.bytes()).append(' ').append(d.sha256()).append('\n');
+            bytes += d.bytes();
+        }
+        return new Digest(io.salun.config.Settings.sha256Hex(lines.toString()), parts.size(), bytes);
+    }
+
     /** SHA-256 of one file's bytes. */
     public static String sha256(FileSystem fs, Path file) throws IOException {
         MessageDigest digest = digest();

@@ -62,6 +62,6 @@ public final class Manifest {
             files.put(name, f);
         });
         out.put("outputs", files);
-        return RunReport.toJson(out);
+        return Report.toJson(out);
     }
 }

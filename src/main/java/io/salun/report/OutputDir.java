@@ -182,6 +182,22 @@ public final class OutputDir implements AutoCloseable {
         write(name, out -> out.write(text.getBytes(StandardCharsets.UTF_8)));
     }
 
+    /** Writes {@code mask.bin}. */
+    public void writeMask(io.salun.mask.Bitset mask) {
+        write("mask.bin", out -> out.write(io.salun.mask.MaskFile.encode(mask)));
+    }
+
+    /** Writes {@code model.zip} (reproducible bytes, without updater state). */
+    public void writeModel(org.deeplearning4j.nn.multilayer.MultiLayerNetwork net) {
+        write("model.zip", out -> io.salun.model.ModelStore.write(net, false, out));
+    }
+
+    /** Writes {@code report.json} and {@code report.html}, both rendered from {@code report}. */
+    public void writeReport(Report report) {
+        writeText("report.json", report.json());
+        writeText("report.html", report.html());
+    }
+
     /**
      * Writes {@link Manifest#FILE}, listing every file staged so far with its size and SHA-256;
      * publication then checks that these are still exactly the staged files.

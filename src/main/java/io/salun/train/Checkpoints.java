@@ -43,14 +43,16 @@ public final class Checkpoints {
     private final int every;
     private final boolean created;
     private final Configuration conf;
+    private final String scope;
 
     /** The state of a stage after {@code rounds} finished rounds (counted over all epochs). */
-    public record State(String stage, long rounds, NetworkSnapshot network, List<ParameterAveraging.RoundLoss> losses)
-            implements Serializable {
+    public record State(String stage, long rounds, NetworkSnapshot network, List<ParameterAveraging.RoundLoss> losses,
+                        double seconds) implements Serializable {
     }
 
-    private Checkpoints(FileSystem fs, Path dir, int every, boolean created, Configuration conf) {
+    private Checkpoints(FileSystem fs, Path dir, int every, boolean created, Configuration conf, String scope) {
         this.conf = conf;
+        this.scope = scope;
         this.fs = fs;
         this.dir = dir;
         this.every = every;
@@ -88,13 +90,25 @@ public final class Checkpoints {
                     }
                 });
             }
-            return new Checkpoints(fs, dir, every, created, conf);
+            return new Checkpoints(fs, dir, every, created, conf, "");
         } catch (java.nio.file.AccessDeniedException | org.apache.hadoop.security.AccessControlException e) {
             throw new InvalidInputException(SETTING + ": cannot create " + uri + " (permission denied: "
                     + StorageException.reason(e) + "); expected a folder this job may write", e);
         } catch (IOException e) {
             throw new InvalidInputException(SETTING + ": cannot prepare " + uri + ": " + StorageException.reason(e), e);
         }
+    }
+
+    /**
+     * The same folder for one of several trainings of a run (a benchmark's trials, a generation
+     * run's methods): their states are kept apart under {@code scope}, while kept files (the mask)
+     * are shared.
+     */
+    public Checkpoints within(String scope) {
+        if (!scope.matches("[A-Za-z0-9+@._-]+")) {
+            throw new IllegalArgumentException("checkpoint scope '" + scope + "': expected letters, digits and + @ . _ -");
+        }
+        return new Checkpoints(fs, dir, every, created, conf, this.scope + scope + "~");
     }
 
     /** Whether a state after {@code round} (0-based within its epoch of {@code rounds}) is due. */
@@ -108,7 +122,7 @@ public final class Checkpoints {
      * state stays whole, so a rerun after the cause is fixed resumes from it.
      */
     void save(State state) {
-        Path file = new Path(dir, String.format("%s.%012d.state", state.stage(), state.rounds()));
+        Path file = new Path(dir, String.format("%s%s.%012d.state", scope, state.stage(), state.rounds()));
         try {
             StorageException.guard(SETTING, "write the checkpoint", file.toString(), () -> {
                 try (ObjectOutputStream out = new ObjectOutputStream(fs.create(file, true))) {
@@ -200,7 +214,8 @@ public final class Checkpoints {
         }
         for (FileStatus f : fs.listStatus(dir)) {
             String n = f.getPath().getName();
-            if (n.startsWith(stage + ".") && n.endsWith(".state") && n.length() == stage.length() + 1 + 12 + 6) {
+            String prefix = scope + stage + ".";
+            if (n.startsWith(prefix) && n.endsWith(".state") && n.length() == prefix.length() + 12 + 6) {
                 out.add(f);
             }
         }

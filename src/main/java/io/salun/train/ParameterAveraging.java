@@ -53,8 +53,11 @@ public final class ParameterAveraging {
     public record RoundLoss(int epoch, int round, double meanLoss, long examples) implements java.io.Serializable {
     }
 
-    /** The trained network and its loss history. */
-    public record Result(NetworkSnapshot network, List<RoundLoss> losses) {
+    /**
+     * The trained network, its loss history, and the seconds it took (summed over the runs that
+     * resumed it, so a stage resumed from a checkpoint still reports its whole training time).
+     */
+    public record Result(NetworkSnapshot network, List<RoundLoss> losses, double seconds) {
     }
 
     /**
@@ -88,11 +91,13 @@ public final class ParameterAveraging {
         NetworkSnapshot current = start;
         List<RoundLoss> losses = new ArrayList<>();
         long done = 0;
+        double earlierSeconds = 0;
         Optional<Checkpoints.State> saved = checkpoints.flatMap(c -> c.latest(plan.stage()));
         if (saved.isPresent()) {
             current = saved.get().network();
             losses.addAll(saved.get().losses());
             done = saved.get().rounds();
+            earlierSeconds = saved.get().seconds();
             LOG.info("{}: resuming from the checkpoint after epoch {} round {} ({} of {} rounds done)", plan.stage(),
                     (done - 1) / rounds + 1, (done - 1) % rounds + 1, done, (long) rounds * plan.epochs());
         }
@@ -121,7 +126,7 @@ public final class ParameterAveraging {
                             round + 1, rounds, average.meanLoss());
                     if (checkpoints.isPresent() && checkpoints.get().due(round, rounds)) {
                         checkpoints.get().save(new Checkpoints.State(plan.stage(), (long) epoch * rounds + round + 1,
-                                current, new ArrayList<>(losses)));
+                                current, new ArrayList<>(losses), earlierSeconds + (System.nanoTime() - began) / 1e9));
                     }
                 }
                 if (epochExamples == 0) {
@@ -133,7 +138,7 @@ public final class ParameterAveraging {
         } finally {
             maskBroadcast.destroy();
         }
-        return new Result(current, Collections.unmodifiableList(losses));
+        return new Result(current, Collections.unmodifiableList(losses), earlierSeconds + (System.nanoTime() - began) / 1e9);
     }
 
     private static RoundAverage round(JavaSparkContext sc, NetworkSnapshot current, JavaRDD<Shard> shards,

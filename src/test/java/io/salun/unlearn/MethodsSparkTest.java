@@ -14,6 +14,7 @@ import io.salun.model.Optimizer;
 import io.salun.saliency.SaliencyStage;
 import io.salun.spark.LocalSpark;
 import io.salun.train.DataOrder;
+import io.salun.train.ParameterAveraging;
 import io.salun.train.Minibatch;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -55,10 +56,10 @@ class MethodsSparkTest {
         Unlearning.Inputs untrained = new Unlearning.Inputs(NetworkSnapshot.of(init), init.getLayerWiseConfigurations(),
                 all, forget, retain, K, 3, 2);
         // the "original": the engine's own training on all of D, from the configuration's initialisation
-        Unlearning.Recipe training = new Unlearning.Recipe(sgd, 6, 32, 4, DataOrder.MIXED, true, 0);
+        Recipe training = new Recipe(sgd, 6, 32, 4, DataOrder.MIXED, true, 0);
         Unlearning.Inputs onD = new Unlearning.Inputs(untrained.original(), untrained.originalConfiguration(),
                 all, forget, all, K, 3, 2);
-        NetworkSnapshot original = Unlearning.run(sc, Method.RETRAIN, Optional.empty(), training, onD).model();
+        NetworkSnapshot original = train(Method.RETRAIN, Optional.empty(), training, onD);
         inputs = new Unlearning.Inputs(original, init.getLayerWiseConfigurations(), all, forget, retain, K, 3, 2);
         mask = SaliencyStage.mask(sc, original, forget, 100, K, 0.5, 2);
     }
@@ -68,8 +69,14 @@ class MethodsSparkTest {
         spark.stop();
     }
 
-    private static Unlearning.Recipe recipe(double lr, int epochs) {
-        return new Unlearning.Recipe(new Optimizer("sgd", lr, 0.9, 5e-4, 0), epochs, 32, 4, DataOrder.MIXED, true, 5e-3);
+    /** {@code method} as the run trains it: its stage on the engine. */
+    private static NetworkSnapshot train(Method method, Optional<Bitset> mask, Recipe recipe, Unlearning.Inputs in) {
+        Stage stage = Unlearning.stage(method, mask, recipe, in);
+        return ParameterAveraging.train(sc, stage.start(), stage.data(), stage.plan(), stage.mask()).network();
+    }
+
+    private static Recipe recipe(double lr, int epochs) {
+        return new Recipe(new Optimizer("sgd", lr, 0.9, 5e-4, 0), epochs, 32, 4, DataOrder.MIXED, true, 5e-3);
     }
 
     /** Mean cross-entropy of the true labels over shards, computed from the model's probabilities. */
@@ -106,9 +113,9 @@ class MethodsSparkTest {
     @Test
     void gradientAscentRaisesTheForgetLoss() {
         double before = meanLoss(inputs.original(), inputs.forget());
-        NetworkSnapshot ga = Unlearning.run(sc, Method.GA, Optional.empty(), recipe(0.002, 2), inputs).model();
+        NetworkSnapshot ga = train(Method.GA, Optional.empty(), recipe(0.002, 2), inputs);
         assertTrue(meanLoss(ga, inputs.forget()) > before + 0.05, "GA: forget loss " + before + " -> " + meanLoss(ga, inputs.forget()));
-        NetworkSnapshot gaMasked = Unlearning.run(sc, Method.GA, Optional.of(mask), recipe(0.002, 2), inputs).model();
+        NetworkSnapshot gaMasked = train(Method.GA, Optional.of(mask), recipe(0.002, 2), inputs);
         assertTrue(meanLoss(gaMasked, inputs.forget()) > before, "GA+mask did not raise the forget loss");
         assertMaskedUnchanged(gaMasked);
     }
@@ -116,29 +123,29 @@ class MethodsSparkTest {
     @Test
     void fineTuningLowersTheRetainLossAndL1SparseShrinksTheWeights() {
         double before = meanLoss(inputs.original(), inputs.retain());
-        NetworkSnapshot ft = Unlearning.run(sc, Method.FT, Optional.empty(), recipe(0.02, 3), inputs).model();
+        NetworkSnapshot ft = train(Method.FT, Optional.empty(), recipe(0.02, 3), inputs);
         assertTrue(meanLoss(ft, inputs.retain()) < before, "FT: retain loss " + before + " -> " + meanLoss(ft, inputs.retain()));
-        NetworkSnapshot sparse = Unlearning.run(sc, Method.L1_SPARSE, Optional.empty(), recipe(0.02, 3), inputs).model();
+        NetworkSnapshot sparse = train(Method.L1_SPARSE, Optional.empty(), recipe(0.02, 3), inputs);
         assertTrue(l1(sparse) < l1(ft), "l1-sparse ||θ||1 " + l1(sparse) + " is not below FT's " + l1(ft));
-        NetworkSnapshot ftMasked = Unlearning.run(sc, Method.FT, Optional.of(mask), recipe(0.02, 3), inputs).model();
+        NetworkSnapshot ftMasked = train(Method.FT, Optional.of(mask), recipe(0.02, 3), inputs);
         assertMaskedUnchanged(ftMasked);
     }
 
     @Test
     void randomLabelsRaiseTheForgetLossWhileSalunKeepsMaskedWeights() {
         double forgetBefore = meanLoss(inputs.original(), inputs.forget());
-        NetworkSnapshot rl = Unlearning.run(sc, Method.RL, Optional.empty(), recipe(0.02, 3), inputs).model();
+        NetworkSnapshot rl = train(Method.RL, Optional.empty(), recipe(0.02, 3), inputs);
         assertTrue(meanLoss(rl, inputs.forget()) > forgetBefore, "RL did not raise the forget loss");
-        NetworkSnapshot salun = Unlearning.run(sc, Method.SALUN, Optional.of(mask), recipe(0.02, 3), inputs).model();
+        NetworkSnapshot salun = train(Method.SALUN, Optional.of(mask), recipe(0.02, 3), inputs);
         assertTrue(meanLoss(salun, inputs.forget()) > forgetBefore, "SalUn did not raise the forget loss");
         assertMaskedUnchanged(salun);
     }
 
     @Test
     void retrainStartsFromScratchAndNeverSeesTheForgetSet() {
-        Unlearning.Recipe training = new Unlearning.Recipe(new Optimizer("sgd", 0.05, 0.9, 5e-4, 0), 6, 32, 4,
+        Recipe training = new Recipe(new Optimizer("sgd", 0.05, 0.9, 5e-4, 0), 6, 32, 4,
                 DataOrder.MIXED, true, 0);
-        NetworkSnapshot retrained = Unlearning.run(sc, Method.RETRAIN, Optional.empty(), training, inputs).model();
+        NetworkSnapshot retrained = train(Method.RETRAIN, Optional.empty(), training, inputs);
         // trained on Dr only: fits Dr better than Df, which it treats like unseen data
         assertTrue(meanLoss(retrained, inputs.retain()) < meanLoss(retrained, inputs.forget()));
         assertTrue(meanLoss(retrained, inputs.forget()) > meanLoss(inputs.original(), inputs.forget()));

@@ -1,6 +1,6 @@
-package io.salun.forget;
+package io.salun.data;
 
-import io.salun.data.Example;
+
 import org.apache.spark.api.java.JavaRDD;
 
 /**

@@ -1,14 +1,11 @@
-package io.salun.job;
+package io.salun.forget;
 
 import io.salun.config.InvalidInputException;
-import io.salun.config.Settings;
+import io.salun.data.Datasets;
 import io.salun.data.Example;
+import io.salun.data.SelectionStage;
 import io.salun.data.Shard;
 import io.salun.data.Shards;
-import io.salun.eval.EvaluationStage;
-import io.salun.forget.ForgetSpec;
-import io.salun.forget.ForgetSplit;
-import io.salun.forget.SelectionStage;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.slf4j.Logger;
@@ -20,20 +17,20 @@ import org.slf4j.LoggerFactory;
  * members sampled from Dr and non-members from Dt' (the test set without forgotten classes),
  * {@code min(|Dt'|, |Dr|)} of each, seeded. Closing it unpersists them.
  */
-final class Scenario implements AutoCloseable {
-    private static final Logger LOG = LoggerFactory.getLogger(Scenario.class);
+public final class ForgetScenario implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(ForgetScenario.class);
 
-    final ForgetSpec spec;
-    final ForgetSplit.Result split;
-    final JavaRDD<Shard> all;
-    final JavaRDD<Shard> forget;
-    final JavaRDD<Shard> retain;
-    final JavaRDD<Shard> test;
-    final JavaRDD<Shard> members;
-    final JavaRDD<Shard> nonMembers;
-    final long testCount;
+    private final ForgetSpec spec;
+    private final ForgetSplit.Result split;
+    private final JavaRDD<Shard> all;
+    private final JavaRDD<Shard> forget;
+    private final JavaRDD<Shard> retain;
+    private final JavaRDD<Shard> test;
+    private final JavaRDD<Shard> members;
+    private final JavaRDD<Shard> nonMembers;
+    private final long testCount;
 
-    private Scenario(ForgetSpec spec, ForgetSplit.Result split, JavaRDD<Shard> all, JavaRDD<Shard> forget,
+    private ForgetScenario(ForgetSpec spec, ForgetSplit.Result split, JavaRDD<Shard> all, JavaRDD<Shard> forget,
                      JavaRDD<Shard> retain, JavaRDD<Shard> test, JavaRDD<Shard> members, JavaRDD<Shard> nonMembers,
                      long testCount) {
         this.spec = spec;
@@ -47,10 +44,18 @@ final class Scenario implements AutoCloseable {
         this.testCount = testCount;
     }
 
-    static Scenario prepare(JavaSparkContext sc, Settings settings, Datasets data, ForgetSpec spec) {
-        long seed = settings.get(JobSettings.SEED);
+    /**
+     * Splits {@code data}'s training set by {@code spec} and caches every set a run reads.
+     *
+     * @param failOnUnknownIds refuse a deletion list with IDs no training record has
+     *                         ({@code forget.unknown-ids=fail}) rather than count them
+     * @throws InvalidInputException if the list has unknown IDs (and that fails), the forget set
+     *                               is empty, or nothing would be retained
+     */
+    public static ForgetScenario prepare(JavaSparkContext sc, Datasets data, ForgetSpec spec, long seed,
+                                         boolean failOnUnknownIds) {
         ForgetSplit.Result split = ForgetSplit.apply(sc, data.training(), data.idTable(), spec, seed);
-        if (split.unknownIds() > 0 && settings.get(JobSettings.FORGET_UNKNOWN_IDS).equals("fail")) {
+        if (split.unknownIds() > 0 && failOnUnknownIds) {
             throw new InvalidInputException("forget.ids: " + split.unknownIds() + " IDs of the deletion list match no"
                     + " training record; check the list and the data, or set forget.unknown-ids=ignore to count them"
                     + " in the report and go on");
@@ -78,7 +83,7 @@ final class Scenario implements AutoCloseable {
         long n = Math.min(testRetained.count(), split.retain());
         JavaRDD<Example> memberSample = SelectionStage.take(retained, seed, "mia-members", n);
         JavaRDD<Example> nonMemberSample = SelectionStage.take(testRetained, seed, "mia-non-members", n);
-        return new Scenario(spec, split,
+        return new ForgetScenario(spec, split,
                 Shards.cache(split.flagged(), "D shards (flagged)"),
                 Shards.cache(split.flagged().filter(Example::forget), "Df shards"),
                 Shards.cache(retained, "Dr shards"),
@@ -88,8 +93,48 @@ final class Scenario implements AutoCloseable {
                 testCount);
     }
 
-    EvaluationStage.Sets sets() {
-        return new EvaluationStage.Sets(all, forget, test, members, nonMembers, spec.forgottenClasses());
+    public ForgetSpec spec() {
+        return spec;
+    }
+
+    /** The split's counts (forget, retain, unknown and excluded IDs) and the flagged training set. */
+    public ForgetSplit.Result split() {
+        return split;
+    }
+
+    /** D with its forget flags, one cached shard per partition. */
+    public JavaRDD<Shard> all() {
+        return all;
+    }
+
+    /** Df. */
+    public JavaRDD<Shard> forget() {
+        return forget;
+    }
+
+    /** Dr. */
+    public JavaRDD<Shard> retain() {
+        return retain;
+    }
+
+    /** Dt. */
+    public JavaRDD<Shard> test() {
+        return test;
+    }
+
+    /** The membership attack's members: a seeded sample of Dr. */
+    public JavaRDD<Shard> members() {
+        return members;
+    }
+
+    /** The membership attack's non-members: a seeded sample of Dt without forgotten classes. */
+    public JavaRDD<Shard> nonMembers() {
+        return nonMembers;
+    }
+
+    /** |Dt|. */
+    public long testCount() {
+        return testCount;
     }
 
     @Override

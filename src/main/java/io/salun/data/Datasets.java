@@ -1,16 +1,6 @@
-package io.salun.job;
+package io.salun.data;
 
 import io.salun.config.InvalidInputException;
-import io.salun.config.Settings;
-import io.salun.data.Example;
-import io.salun.data.IdxHeader;
-import io.salun.data.IdxReader;
-import io.salun.data.IdxSource;
-import io.salun.data.ImageShape;
-import io.salun.data.ParquetSource;
-import io.salun.forget.ForgetSplit;
-import io.salun.forget.SelectionStage;
-import io.salun.model.ModelStore;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -18,6 +8,9 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.functions;
+
+import java.util.Optional;
 
 
 /**
@@ -30,19 +23,28 @@ import org.apache.spark.sql.SparkSession;
 public record Datasets(JavaRDD<Example> training, JavaRDD<Example> test, int rows, int cols, int channels,
                        int partitions, Dataset<Row> idTable, String source) {
 
-    static final String TRAIN_IMAGES = "train-images-idx3-ubyte.gz";
-    static final String TRAIN_LABELS = "train-labels-idx1-ubyte.gz";
-    static final String TEST_IMAGES = "t10k-images-idx3-ubyte.gz";
-    static final String TEST_LABELS = "t10k-labels-idx1-ubyte.gz";
+    public static final String TRAIN_IMAGES = "train-images-idx3-ubyte.gz";
+    public static final String TRAIN_LABELS = "train-labels-idx1-ubyte.gz";
+    public static final String TEST_IMAGES = "t10k-images-idx3-ubyte.gz";
+    public static final String TEST_LABELS = "t10k-labels-idx1-ubyte.gz";
 
-    public static Datasets load(JavaSparkContext sc, Settings settings) {
-        int configured = settings.get(JobSettings.PARTITIONS);
-        int partitions = configured > 0 ? configured : sc.defaultParallelism();
+    /**
+     * Where the data is and how much of it to use ({@code data.*}): the four IDX files of
+     * {@code dir}, or the Parquet tables {@code train} and {@code test} (when {@code parquet}) with
+     * images of {@code shape}; a seeded {@code subset} of the training records (0: all); the
+     * partitions of every set (0: Spark's default parallelism).
+     */
+    public record Spec(boolean parquet, String dir, Optional<String> train, Optional<String> test, ImageShape shape,
+                       int subset, long seed, int partitions) {
+    }
+
+    public static Datasets load(JavaSparkContext sc, Spec spec) {
+        int partitions = spec.partitions() > 0 ? spec.partitions() : sc.defaultParallelism();
         SparkSession spark = SparkSession.builder().config(sc.getConf()).getOrCreate();
-        if (settings.get(JobSettings.DATA_FORMAT).equals("parquet")) {
-            return parquet(spark, settings, partitions);
+        if (spec.parquet()) {
+            return parquet(spark, spec, partitions);
         }
-        String dir = settings.get(JobSettings.DATA_DIR);
+        String dir = spec.dir();
         String trainImages = file(sc, dir, TRAIN_IMAGES);
         String trainLabels = file(sc, dir, TRAIN_LABELS);
         String testImages = file(sc, dir, TEST_IMAGES);
@@ -53,30 +55,36 @@ public record Datasets(JavaRDD<Example> training, JavaRDD<Example> test, int row
             throw new InvalidInputException("data.dir: training images are " + train.rows() + "x" + train.cols()
                     + " but test images are " + test.rows() + "x" + test.cols() + " in " + dir);
         }
-        int subset = settings.get(JobSettings.DATA_SUBSET);
+        int subset = spec.subset();
         if (subset > train.count()) {
             throw new InvalidInputException("data.subset: expected at most the " + train.count()
                     + " training records of " + trainImages + ", found " + subset);
         }
         JavaRDD<Example> all = IdxSource.read(sc, trainImages, trainLabels, partitions);
         JavaRDD<Example> training = subset == 0 || subset == train.count() ? all
-                : SelectionStage.take(all, settings.get(JobSettings.SEED), "subset", subset);
+                : SelectionStage.take(all, spec.seed(), "subset", subset);
         // an IDX record's ID is its index in the file, which is also its key
-        Dataset<Row> ids = ForgetSplit.keysAsIds(training);
+        Dataset<Row> ids = keysAsIds(training);
         return new Datasets(training.setName("D"), IdxSource.read(sc, testImages, testLabels, partitions).setName("Dt"),
                 train.rows(), train.cols(), 1, partitions, ids, "data.dir");
     }
 
-    private static Datasets parquet(SparkSession spark, Settings settings, int partitions) {
-        ImageShape shape = new ImageShape(settings.get(JobSettings.DATA_HEIGHT), settings.get(JobSettings.DATA_WIDTH),
-                settings.get(JobSettings.DATA_CHANNELS), settings.get(JobSettings.DATA_LAYOUT).equals("hwc"));
-        String trainUri = settings.get(JobSettings.DATA_TRAIN).orElseThrow(() -> new InvalidInputException(
+    /** The ID table of records whose stored ID is their key: columns {@code id} and {@code key}, both long. */
+    public static Dataset<Row> keysAsIds(JavaRDD<Example> training) {
+        SparkSession spark = SparkSession.builder().config(training.context().getConf()).getOrCreate();
+        return spark.createDataset(training.map(Example::id).rdd(), Encoders.LONG()).toDF("id")
+                .withColumn("key", functions.col("id"));
+    }
+
+    private static Datasets parquet(SparkSession spark, Spec spec, int partitions) {
+        ImageShape shape = spec.shape();
+        String trainUri = spec.train().orElseThrow(() -> new InvalidInputException(
                 "data.train: data.format=parquet needs the training table's path (data.train=URI), found none"));
-        String testUri = settings.get(JobSettings.DATA_TEST).orElseThrow(() -> new InvalidInputException(
+        String testUri = spec.test().orElseThrow(() -> new InvalidInputException(
                 "data.test: data.format=parquet needs the test table's path (data.test=URI), found none"));
         ParquetSource.Table train = ParquetSource.read(spark, trainUri, "data.train", shape, partitions);
         ParquetSource.Table test = ParquetSource.read(spark, testUri, "data.test", shape, partitions);
-        int subset = settings.get(JobSettings.DATA_SUBSET);
+        int subset = spec.subset();
         if (subset > train.count()) {
             throw new InvalidInputException("data.subset: expected at most the " + train.count()
                     + " training records of " + trainUri + ", found " + subset);
@@ -84,7 +92,7 @@ public record Datasets(JavaRDD<Example> training, JavaRDD<Example> test, int row
         JavaRDD<Example> training = train.examples();
         Dataset<Row> ids = train.ids();
         if (subset != 0 && subset != train.count()) {
-            training = SelectionStage.take(training, settings.get(JobSettings.SEED), "subset", subset);
+            training = SelectionStage.take(training, spec.seed(), "subset", subset);
             Dataset<Row> kept = spark.createDataset(training.map(Example::id).rdd(), Encoders.LONG()).toDF("key");
             ids = ids.join(kept, "key").select("id", "key");
         }
@@ -103,7 +111,7 @@ public record Datasets(JavaRDD<Example> training, JavaRDD<Example> test, int row
     }
 
     /** Fails, naming the count, when a training or test label is not one of {@code classes} classes. */
-    void checkLabels(int classes, String whose) {
+    public void checkLabels(int classes, String whose) {
         long outside = training.filter(e -> e.label() < 0 || e.label() >= classes).count()
                 + test.filter(e -> e.label() < 0 || e.label() >= classes).count();
         if (outside > 0) {
@@ -112,9 +120,18 @@ public record Datasets(JavaRDD<Example> training, JavaRDD<Example> test, int row
         }
     }
 
+    private static boolean exists(String uri, JavaSparkContext sc) {
+        Path path = new Path(uri);
+        try {
+            return path.getFileSystem(sc.hadoopConfiguration()).exists(path);
+        } catch (java.io.IOException e) {
+            throw new InvalidInputException("data.dir: cannot read " + uri + ": " + e.getMessage(), e);
+        }
+    }
+
     private static String file(JavaSparkContext sc, String dir, String name) {
         String uri = new Path(dir, name).toString();
-        if (!ModelStore.exists(uri, sc.hadoopConfiguration())) {
+        if (!exists(uri, sc)) {
             throw new InvalidInputException("data.dir: no " + name + " in " + dir + ". Fashion-MNIST comes with the"
                     + " Debian/Ubuntu package dataset-fashion-mnist (sudo apt-get install -y dataset-fashion-mnist);"
                     + " for files kept elsewhere set data.dir to the folder that holds the four IDX files");

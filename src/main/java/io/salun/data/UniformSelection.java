@@ -1,4 +1,4 @@
-package io.salun.forget;
+package io.salun.data;
 
 import io.salun.config.Seeds;
 

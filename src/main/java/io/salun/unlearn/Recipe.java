@@ -1,0 +1,15 @@
+package io.salun.unlearn;
+
+import io.salun.model.Optimizer;
+import io.salun.train.DataOrder;
+
+/**
+ * How a method trains: the stage's optimiser, epochs, batch, local steps, data order, and the
+ * methods' own knobs.
+ *
+ * @param l1Alpha          α of l1-sparse (ignored by the other methods)
+ * @param excludeTrueLabel random labels y' ≠ y (paper) rather than any of K (reference code)
+ */
+public record Recipe(Optimizer optimizer, int epochs, int batchSize, int localSteps, DataOrder order,
+                     boolean excludeTrueLabel, double l1Alpha) implements java.io.Serializable {
+}

@@ -1,0 +1,148 @@
+package io.salun.unlearn;
+
+import io.salun.eval.Metrics;
+import io.salun.forget.ForgetSpec;
+import io.salun.forget.ForgetSplit;
+import io.salun.mask.Bitset;
+import io.salun.model.NetworkSnapshot;
+import io.salun.report.Charts;
+import io.salun.report.Html;
+import io.salun.report.Manifest;
+import io.salun.report.MaskLayers;
+import io.salun.report.Provenance;
+import io.salun.report.Report;
+import io.salun.train.ParameterAveraging;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/** {@code report.json} and {@code report.html} of one unlearn run, from one {@link Report}. */
+public final class RunReport {
+    private RunReport() {
+    }
+
+    /** What an unlearn run reports besides its trial: the scenario, the model, the split and the mask. */
+    public record Run(ForgetSpec spec, String modelPath, ForgetSplit.Result split, long testCount, Optional<Bitset> mask,
+                      double ratio, double saliencySeconds, Map<String, Object> devices) {
+    }
+
+    /** The report of {@code trial} (judged against the original's {@code before}) in {@code run}. */
+    public static Report of(Run run, NetworkSnapshot theta0, Metrics before, TrialOutcome<Metrics> trial,
+                            Provenance provenance) {
+        String method = trial.label();
+        List<Map<String, Object>> layers = run.mask().map(m -> MaskLayers.fractions(m, theta0)).orElse(List.of());
+        Report report = new Report("salun-spark: " + run.spec().scenario() + " with " + method);
+        report.put("scenario", run.spec().scenario());
+        report.put("method", method);
+        report.put("originalModel", run.modelPath());
+        report.put("counts", counts(run.spec(), run.split(), run.testCount()));
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("parameters", theta0.size());
+        m.put("ratio", run.mask().isPresent() ? run.ratio() : null);
+        m.put("trainable", run.mask().map(Bitset::cardinality).orElse(theta0.size()));
+        m.put("file", run.mask().isPresent() ? "mask.bin" : null);
+        m.put("layers", layers);
+        report.put("mask", m);
+        // the outputs this report describes beside itself: verify checks each is published and listed
+        List<String> files = new ArrayList<>(List.of("model.zip"));
+        run.mask().ifPresent(x -> files.add("mask.bin"));
+        files.add("report.html");
+        report.put("files", files);
+        Map<String, Object> metrics = new LinkedHashMap<>();
+        metrics.put("original", metrics(before));
+        metrics.put("unlearned", metrics(trial.judgement()));
+        report.put("metrics", metrics);
+        Map<String, Object> seconds = new LinkedHashMap<>();
+        seconds.put("saliency", run.saliencySeconds());
+        seconds.put("unlearning", trial.seconds());
+        report.put("seconds", seconds);
+        List<Double> losses = new ArrayList<>();
+        report.put("lossPerRound", lossRows(trial.losses(), losses));
+        provenance.addTo(report);
+        report.put("devices", run.devices());
+
+        Metrics after = trial.judgement();
+        report.table(List.of(List.of("model", "UA %", "RA %", "TA %", "MIA-Efficacy %"), row("original", before),
+                row(method, after)));
+        Map<String, List<Double>> bars = new LinkedHashMap<>();
+        bars.put("original", before.gapMetrics());
+        bars.put(method, after.gapMetrics());
+        report.image(Charts.bars("Metrics before and after unlearning", "%", List.of("UA", "RA", "TA", "MIA-Efficacy"), bars),
+                "metrics");
+        if (!layers.isEmpty()) {
+            report.image(MaskLayers.chart(layers), "mask per layer");
+        }
+        Map<String, List<Double>> loss = new LinkedHashMap<>();
+        loss.put(method, losses);
+        report.image(Charts.lines("Training loss per round (" + method + ")", "round", "mean loss", loss), "loss");
+        return report;
+    }
+
+    /** Copies what an auditor needs from {@code report} into {@code manifest}: run, counts, mask size, metrics, provenance. */
+    public static void fillManifest(Report report, Manifest manifest) {
+        for (String key : List.of("scenario", "method", "counts", "metrics", "settings", "settingsSha256", "versions",
+                "sparkApplicationId", "sparkMaster", "devices", "started", "finished")) {
+            manifest.put(key, report.get(key));
+        }
+        Map<?, ?> mask = (Map<?, ?>) report.get("mask");
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("parameters", mask.get("parameters"));
+        m.put("trainable", mask.get("trainable"));
+        m.put("ratio", mask.get("ratio"));
+        manifest.put("mask", m);
+    }
+
+    /** The record counts of a split: forget, retain, test, and for deletion lists the unknown (and earlier) IDs. */
+    static Map<String, Object> counts(ForgetSpec spec, ForgetSplit.Result split, long testCount) {
+        Map<String, Object> counts = new LinkedHashMap<>();
+        counts.put("forget", split.forget());
+        counts.put("retain", split.retain());
+        counts.put("test", testCount);
+        if (spec instanceof ForgetSpec.Ids ids) {
+            counts.put("unknownIds", split.unknownIds());
+            if (ids.upToMicros().isPresent()) {
+                counts.put("excludedEarlier", split.excluded());
+            }
+        }
+        return counts;
+    }
+
+    /** Metrics as a JSON object; NaN (not defined for this scenario) is left out. */
+    public static Map<String, Object> metrics(Metrics m) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        put(out, "UA", m.ua());
+        put(out, "RA", m.ra());
+        put(out, "TA", m.ta());
+        put(out, "MIA", m.mia());
+        put(out, "forgottenClassTestAccuracy", m.forgottenClassTestAccuracy());
+        put(out, "forgetLoss", m.forgetLoss());
+        return out;
+    }
+
+    private static void put(Map<String, Object> out, String key, double v) {
+        if (Double.isFinite(v)) {
+            out.put(key, v);
+        }
+    }
+
+    /** Loss per round as JSON rows; also appends the losses to {@code flat} for charts. */
+    public static List<Map<String, Object>> lossRows(List<ParameterAveraging.RoundLoss> losses, List<Double> flat) {
+        List<Map<String, Object>> rows = new ArrayList<>();
+        for (ParameterAveraging.RoundLoss loss : losses) {
+            Map<String, Object> l = new LinkedHashMap<>();
+            l.put("epoch", loss.epoch() + 1);
+            l.put("round", loss.round() + 1);
+            l.put("loss", loss.meanLoss());
+            rows.add(l);
+            flat.add(loss.meanLoss());
+        }
+        return rows;
+    }
+
+    static List<String> row(String name, Metrics m) {
+        return List.of(name, Html.num(m.ua()), Html.num(m.ra()), Html.num(m.ta()), Html.num(m.mia()));
+    }
+}

@@ -1,0 +1,16 @@
+package io.salun.unlearn;
+
+import io.salun.model.NetworkSnapshot;
+import io.salun.train.ParameterAveraging;
+
+import java.util.List;
+
+/**
+ * What one training of a run gave: the model, the seconds it took (RTE), its loss per round, and
+ * its judgement by the run's task.
+ *
+ * @param <M> the judgement's type (classification metrics, generation scores)
+ */
+public record TrialOutcome<M>(String label, boolean masked, NetworkSnapshot model, double seconds,
+                              List<ParameterAveraging.RoundLoss> losses, M judgement) {
+}
