@@ -3,14 +3,9 @@ package io.salun.job;
 import io.salun.config.InvalidInputException;
 import io.salun.config.Settings;
 import io.salun.config.StageSettings;
-import io.salun.data.Datasets;
 import io.salun.eval.Metrics;
-import io.salun.forget.ForgetScenario;
 import io.salun.forget.ForgetSpec;
 import io.salun.mask.Bitset;
-import io.salun.mask.SaliencyMask;
-import io.salun.model.NetworkSnapshot;
-import io.salun.report.Manifest;
 import io.salun.report.OutputDir;
 import io.salun.report.Provenance;
 import io.salun.report.Report;
@@ -19,14 +14,12 @@ import io.salun.train.TrainingDivergedException;
 import io.salun.unlearn.BenchmarkReport;
 import io.salun.unlearn.BenchmarkReport.MethodResult;
 import io.salun.unlearn.BenchmarkReport.Trial;
-import io.salun.unlearn.ClassificationTask;
 import io.salun.unlearn.Method;
 import io.salun.unlearn.NoEffectException;
 import io.salun.unlearn.TrialOutcome;
 import io.salun.unlearn.UnlearnRun;
 import io.salun.unlearn.Unlearning;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,7 +27,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -136,56 +128,37 @@ public final class BenchmarkCommand {
     private static String runScenario(JavaSparkContext sc, Settings settings, ForgetSpec spec, List<Entry> entries,
                                       String output) {
         Instant started = Instant.now();
-        long seed = settings.get(JobSettings.SEED);
-        double ratio = settings.get(JobSettings.SALIENCY_RATIO);
-        String modelPath = ModelPaths.original(settings);
+        boolean anyMasked = entries.stream().anyMatch(Entry::masked);
         try (OutputDir out = RunSetup.openOutput(sc, settings, output, "benchmark")) {
-            Datasets data = RunSetup.load(sc, settings);
-            MultiLayerNetwork original = TrainCommand.loadOrTrain(sc, settings, data);
-            int classes = RunSetup.classes(original, data, modelPath, "model.path");
-            NetworkSnapshot theta0 = NetworkSnapshot.of(original);
-            boolean anyMasked = entries.stream().anyMatch(Entry::masked);
-            if (anyMasked) {
-                SaliencyMask.requireKeepsSome(ratio, theta0.size(), "saliency.ratio");
-            }
-            Manifest manifest = RunSetup.inputs(sc, settings, "benchmark", Map.of("originalModel", modelPath), Optional.of(spec));
-            Optional<Checkpoints> checkpoints = RunSetup.checkpoints(sc, settings, output, manifest);
-            return RunSetup.keepingCheckpointsOnlyForResume(checkpoints, () -> {
-                try (ForgetScenario scenario = ForgetScenario.prepare(sc, data, spec, seed,
-                        settings.get(JobSettings.FORGET_UNKNOWN_IDS).equals("fail"))) {
-                    ClassificationTask task = new ClassificationTask(scenario, classes, ratio,
-                            settings.get(JobSettings.SALIENCY_BATCH), settings.get(JobSettings.EVAL_BATCH),
-                            settings.get(JobSettings.TREE_DEPTH));
-                    Unlearning.Inputs inputs = task.inputs(theta0, original.getLayerWiseConfigurations(), seed);
-                    UnlearnRun<Metrics> run = new UnlearnRun<>(sc, task, theta0, checkpoints);
-                    Metrics originalMetrics = run.originalJudgement();
-                    LOG.info("benchmark: retraining from scratch on the retain set (the gold standard)");
-                    TrialOutcome<Metrics> retrain = run.train(Unlearning.stage(Method.RETRAIN, Optional.empty(),
-                            Recipes.training(settings), inputs).scoped("retrain"));
-                    LOG.info("benchmark: retrain took {} s: {}", String.format("%.1f", retrain.seconds()), retrain.judgement());
-                    Optional<Bitset> mask = anyMasked ? Optional.of(run.mask()) : Optional.empty();
-                    List<MethodResult> results = new ArrayList<>();
-                    for (Entry entry : entries) {
-                        results.add(sweep(settings, run, entry, mask, inputs, retrain.judgement()));
-                    }
-                    Report report = BenchmarkReport.of(spec, scenario.split(), scenario.testCount(), originalMetrics, retrain,
-                            settings.get(JobSettings.TRAIN.lr()), results, mask, theta0, run.saliencySeconds(),
-                            Provenance.of(settings, sc, started));
-                    out.writeText("benchmark.json", report.json());
-                    out.writeText("benchmark.md", report.markdown());
-                    out.writeText("report.html", report.html());
-                    for (String key : List.of("scenario", "counts", "settings", "settingsSha256", "versions",
-                            "sparkApplicationId", "sparkMaster", "started", "finished")) {
-                        manifest.put(key, report.get(key));
-                    }
-                    out.writeManifest(manifest);
-                    out.publish();
-                    checkpoints.ifPresent(Checkpoints::clear);
-                    CONSOLE.info("");
-                    CONSOLE.info(report.markdown());
-                    CONSOLE.info("benchmark: {}", out.published("benchmark.json"));
-                    return out.uri();
+            return RunSetup.classification(sc, settings, "benchmark", output, spec, anyMasked, c -> {
+                UnlearnRun<Metrics> run = c.run();
+                Metrics originalMetrics = run.originalJudgement();
+                LOG.info("benchmark: retraining from scratch on the retain set (the gold standard)");
+                TrialOutcome<Metrics> retrain = run.train(Unlearning.stage(Method.RETRAIN, Optional.empty(),
+                        Recipes.training(settings), c.inputs()).scoped("retrain"));
+                LOG.info("benchmark: retrain took {} s: {}", String.format("%.1f", retrain.seconds()), retrain.judgement());
+                Optional<Bitset> mask = anyMasked ? Optional.of(run.mask()) : Optional.empty();
+                List<MethodResult> results = new ArrayList<>();
+                for (Entry entry : entries) {
+                    results.add(sweep(settings, run, entry, mask, c.inputs(), retrain.judgement()));
                 }
+                Report report = BenchmarkReport.of(spec, c.scenario().split(), c.scenario().testCount(), originalMetrics,
+                        retrain, settings.get(JobSettings.TRAIN.lr()), results, mask, c.theta0(), run.saliencySeconds(),
+                        Provenance.of(settings, sc, started));
+                out.writeText("benchmark.json", report.json());
+                out.writeText("benchmark.md", report.markdown());
+                out.writeText("report.html", report.html());
+                for (String key : List.of("scenario", "counts", "settings", "settingsSha256", "versions",
+                        "sparkApplicationId", "sparkMaster", "started", "finished")) {
+                    c.manifest().put(key, report.get(key));
+                }
+                out.writeManifest(c.manifest());
+                out.publish();
+                c.checkpoints().ifPresent(Checkpoints::clear);
+                CONSOLE.info("");
+                CONSOLE.info(report.markdown());
+                CONSOLE.info("benchmark: {}", out.published("benchmark.json"));
+                return out.uri();
             });
         }
     }

@@ -5,7 +5,14 @@ import io.salun.config.Setting;
 import io.salun.config.Settings;
 import io.salun.data.Datasets;
 import io.salun.data.ImageShape;
+import io.salun.eval.Metrics;
+import io.salun.forget.ForgetScenario;
 import io.salun.forget.ForgetSpec;
+import io.salun.mask.SaliencyMask;
+import io.salun.model.NetworkSnapshot;
+import io.salun.unlearn.ClassificationTask;
+import io.salun.unlearn.UnlearnRun;
+import io.salun.unlearn.Unlearning;
 import io.salun.model.Compatibility;
 import io.salun.model.ModelStore;
 import io.salun.report.FileDigests;
@@ -153,6 +160,45 @@ final class RunSetup {
             }
         }
         return false;
+    }
+
+    /** A classification run ready to train: everything the unlearn and benchmark commands share. */
+    record Classification(MultiLayerNetwork original, NetworkSnapshot theta0, String modelPath, Manifest manifest,
+                          Optional<Checkpoints> checkpoints, ForgetScenario scenario, ClassificationTask task,
+                          UnlearnRun<Metrics> run, Unlearning.Inputs inputs) {
+    }
+
+    /**
+     * Loads the data and the original model (checked against the data and, when {@code masked},
+     * against {@code saliency.ratio}), hashes the inputs into the manifest of {@code command},
+     * opens the checkpoints of {@code output}, prepares the forget scenario of {@code spec} and the
+     * unlearning run, and runs {@code body} with them. A refusal, divergence or run without effect
+     * removes the checkpoints it created; the scenario's caches are released at the end.
+     */
+    static <T> T classification(JavaSparkContext sc, Settings settings, String command, String output, ForgetSpec spec,
+                                boolean masked, java.util.function.Function<Classification, T> body) {
+        long seed = settings.get(JobSettings.SEED);
+        double ratio = settings.get(JobSettings.SALIENCY_RATIO);
+        String modelPath = ModelPaths.original(settings);
+        Datasets data = load(sc, settings);
+        MultiLayerNetwork original = TrainCommand.loadOrTrain(sc, settings, data);
+        int classes = classes(original, data, modelPath, "model.path");
+        NetworkSnapshot theta0 = NetworkSnapshot.of(original);
+        if (masked) {
+            SaliencyMask.requireKeepsSome(ratio, theta0.size(), "saliency.ratio");
+        }
+        Manifest manifest = inputs(sc, settings, command, Map.of("originalModel", modelPath), Optional.of(spec));
+        Optional<Checkpoints> checkpoints = checkpoints(sc, settings, output, manifest);
+        return keepingCheckpointsOnlyForResume(checkpoints, () -> {
+            try (ForgetScenario scenario = ForgetScenario.prepare(sc, data, spec, seed,
+                    settings.get(JobSettings.FORGET_UNKNOWN_IDS).equals("fail"))) {
+                ClassificationTask task = new ClassificationTask(scenario, classes, ratio, settings.get(JobSettings.SALIENCY_BATCH),
+                        settings.get(JobSettings.EVAL_BATCH), settings.get(JobSettings.TREE_DEPTH));
+                UnlearnRun<Metrics> run = new UnlearnRun<>(sc, task, theta0, checkpoints);
+                return body.apply(new Classification(original, theta0, modelPath, manifest, checkpoints, scenario, task, run,
+                        task.inputs(theta0, original.getLayerWiseConfigurations(), seed)));
+            }
+        });
     }
 
     static ForgetSpec forgetSpec(Settings settings) {

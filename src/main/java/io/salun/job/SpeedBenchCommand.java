@@ -10,7 +10,6 @@ import io.salun.mask.Bitset;
 import io.salun.model.Architecture;
 import io.salun.model.NetworkSnapshot;
 import io.salun.model.Optimizer;
-import io.salun.report.BuildInfo;
 import io.salun.report.OutputDir;
 import io.salun.saliency.GradientSum;
 import io.salun.saliency.SaliencyStage;

@@ -2,34 +2,27 @@ package io.salun.job;
 
 import io.salun.config.InvalidInputException;
 import io.salun.config.Settings;
-import io.salun.data.Datasets;
 import io.salun.eval.Metrics;
-import io.salun.forget.ForgetScenario;
 import io.salun.forget.ForgetSpec;
 import io.salun.mask.Bitset;
-import io.salun.mask.SaliencyMask;
-import io.salun.model.NetworkSnapshot;
-import io.salun.report.Manifest;
 import io.salun.report.OutputDir;
 import io.salun.report.Provenance;
 import io.salun.report.Report;
 import io.salun.train.Checkpoints;
-import io.salun.unlearn.ClassificationTask;
 import io.salun.unlearn.Method;
 import io.salun.unlearn.RunReport;
-import io.salun.unlearn.Stage;
 import io.salun.unlearn.TrialOutcome;
 import io.salun.unlearn.UnlearnRun;
 import io.salun.unlearn.Unlearning;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.factory.Nd4j;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Instant;
-import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -76,47 +69,31 @@ public final class UnlearnCommand {
             throw new InvalidInputException("output.dir: " + output + " is the original model's path (model.path);"
                     + " the original model is never overwritten");
         }
-        long seed = settings.get(JobSettings.SEED);
         double ratio = settings.get(JobSettings.SALIENCY_RATIO);
         try (OutputDir out = RunSetup.openOutput(sc, settings, output, "unlearn")) {
-            Datasets data = RunSetup.load(sc, settings);
-            MultiLayerNetwork original = TrainCommand.loadOrTrain(sc, settings, data);
-            int classes = RunSetup.classes(original, data, modelPath, "model.path");
-            NetworkSnapshot theta0 = NetworkSnapshot.of(original);
-            if (masked) {
-                SaliencyMask.requireKeepsSome(ratio, theta0.size(), "saliency.ratio");
-            }
-            Manifest manifest = RunSetup.inputs(sc, settings, "unlearn", Map.of("originalModel", modelPath), Optional.of(spec));
-            Optional<Checkpoints> checkpoints = RunSetup.checkpoints(sc, settings, output, manifest);
-            return RunSetup.keepingCheckpointsOnlyForResume(checkpoints, () -> {
-                try (ForgetScenario scenario = ForgetScenario.prepare(sc, data, spec, seed,
-                        settings.get(JobSettings.FORGET_UNKNOWN_IDS).equals("fail"))) {
-                    ClassificationTask task = new ClassificationTask(scenario, classes, ratio,
-                            settings.get(JobSettings.SALIENCY_BATCH), settings.get(JobSettings.EVAL_BATCH),
-                            settings.get(JobSettings.TREE_DEPTH));
-                    UnlearnRun<Metrics> run = new UnlearnRun<>(sc, task, theta0, checkpoints);
-                    Optional<Bitset> mask = masked ? Optional.of(run.mask()) : Optional.empty();
-                    mask.ifPresent(out::writeMask);
-                    Stage stage = Unlearning.stage(method, mask, Recipes.forUnlearnCommand(settings, method),
-                            task.inputs(theta0, original.getLayerWiseConfigurations(), seed));
-                    TrialOutcome<Metrics> trial = run.train(stage);
-                    Metrics before = run.originalJudgement();
+            return RunSetup.classification(sc, settings, "unlearn", output, spec, masked, c -> {
+                UnlearnRun<Metrics> run = c.run();
+                Optional<Bitset> mask = masked ? Optional.of(run.mask()) : Optional.empty();
+                mask.ifPresent(out::writeMask);
+                TrialOutcome<Metrics> trial = run.train(Unlearning.stage(method, mask,
+                        Recipes.forUnlearnCommand(settings, method), c.inputs()));
+                Metrics before = run.originalJudgement();
 
-                    MultiLayerNetwork unlearned = new MultiLayerNetwork(original.getLayerWiseConfigurations().clone());
-                    unlearned.init(Nd4j.createFromArray(trial.model().parameters()).reshape(1, trial.model().size()), false);
-                    out.writeModel(unlearned);
-                    Report report = RunReport.of(new RunReport.Run(spec, modelPath, scenario.split(), scenario.testCount(),
-                            mask, ratio, run.saliencySeconds(), run.devices()), theta0, before, trial,
-                            Provenance.of(settings, sc, started));
-                    out.writeReport(report);
-                    RunReport.fillManifest(report, manifest);
-                    out.writeManifest(manifest);
-                    out.publish();
-                    checkpoints.ifPresent(Checkpoints::clear);
-                    printTable(spec, label, before, trial.judgement(), run.saliencySeconds(), trial.seconds(),
-                            out.published("report.json"));
-                    return out.uri();
-                }
+                MultiLayerConfiguration configuration = c.original().getLayerWiseConfigurations();
+                MultiLayerNetwork unlearned = new MultiLayerNetwork(configuration.clone());
+                unlearned.init(Nd4j.createFromArray(trial.model().parameters()).reshape(1, trial.model().size()), false);
+                out.writeModel(unlearned);
+                Report report = RunReport.of(new RunReport.Run(spec, modelPath, c.scenario().split(),
+                        c.scenario().testCount(), mask, ratio, run.saliencySeconds(), run.devices()), c.theta0(), before, trial,
+                        Provenance.of(settings, sc, started));
+                out.writeReport(report);
+                RunReport.fillManifest(report, c.manifest());
+                out.writeManifest(c.manifest());
+                out.publish();
+                c.checkpoints().ifPresent(Checkpoints::clear);
+                printTable(spec, label, before, trial.judgement(), run.saliencySeconds(), trial.seconds(),
+                        out.published("report.json"));
+                return out.uri();
             });
         }
     }

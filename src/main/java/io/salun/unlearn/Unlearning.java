@@ -7,7 +7,6 @@ import io.salun.train.GradientTerm;
 import io.salun.train.Labelling;
 import io.salun.train.ParameterAveraging;
 import org.apache.spark.api.java.JavaRDD;
-import org.apache.spark.api.java.JavaSparkContext;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 
