@@ -109,7 +109,7 @@ public final class Main {
                 case "verify" -> {
                     String dir = settings.get(JobSettings.OUTPUT_DIR).orElseThrow(() -> new InvalidInputException(
                             "output.dir: verify needs the published result to check (--output.dir=URI), found none"));
-                    if (!VerifyCommand.run(dir, new org.apache.hadoop.conf.Configuration())) {
+                    if (!VerifyCommand.run(dir, hadoopConfiguration())) {
                         return NOT_VERIFIED;
                     }
                 }
@@ -151,6 +151,22 @@ public final class Main {
             LOG.error("job failed", e);
             return FAILED;
         }
+    }
+
+    /**
+     * The Hadoop configuration of a command that runs without Spark ({@code verify}): the
+     * cluster's (core-site.xml on the class path) with every {@code spark.hadoop.*} setting
+     * spark-submit passed (as Spark itself would apply them), so {@code s3a://} endpoints and
+     * credentials given that way reach it.
+     */
+    static org.apache.hadoop.conf.Configuration hadoopConfiguration() {
+        org.apache.hadoop.conf.Configuration conf = new org.apache.hadoop.conf.Configuration();
+        for (scala.Tuple2<String, String> kv : new SparkConf().getAll()) {
+            if (kv._1().startsWith("spark.hadoop.")) {
+                conf.set(kv._1().substring("spark.hadoop.".length()), kv._2());
+            }
+        }
+        return conf;
     }
 
     /** A failure found inside a Spark task reaches the driver wrapped in a SparkException. */

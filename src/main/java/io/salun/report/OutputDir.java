@@ -33,9 +33,12 @@ import java.util.TreeMap;
  * checks that every file the run staged is there, and that the manifest lists exactly the staged
  * files with the hashes they still have; a folder that would be incomplete is never published. An
  * existing output is only replaced when asked. On failure the staging folder is removed and the
- * lease released.
+ * lease released. A publication interrupted by a crash (on an object store the rename is a copy,
+ * file by file) leaves a {@code .<name>.publishing} marker; the next run on the folder removes the
+ * half-published folder and publishes again.
  */
 public final class OutputDir implements AutoCloseable {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(OutputDir.class);
     /** Name of the completion marker, the last file written (Hadoop's convention). */
     public static final String SUCCESS = "_SUCCESS";
     /** The setting that names an output folder, for messages. */
@@ -89,6 +92,16 @@ public final class OutputDir implements AutoCloseable {
         ensureFolder(fs, target.getParent(), uri);
         OutputLease lease = OutputLease.acquire(SETTING, target, run, leaseTimeout, conf);
         try {
+            Path publishing = publishingMarker(target);
+            if (status(fs, publishing) != null) {
+                if (status(fs, new Path(target, SUCCESS)) == null) {
+                    // a run died while it published: its folder may be missing files (on object stores a
+                    // rename is a copy, file by file) and has no _SUCCESS. Ours to remove, as the lease is ours.
+                    LOG.warn("output.dir: {} was left half-published by a run that died; removing it to publish again", uri);
+                    fs.delete(target, true);
+                }
+                fs.delete(publishing, false);
+            }
             FileStatus existing = status(fs, target);
             if (existing != null && existing.isFile()) {
                 throw new InvalidInputException(SETTING + ": " + uri + " is a file; expected a folder to publish into"
@@ -247,7 +260,11 @@ public final class OutputDir implements AutoCloseable {
                     + staging + " is incomplete: " + String.join("; ", problems));
         }
         String marker = marker(files);
+        Path publishing = publishingMarker(target);
         StorageException.guard(SETTING, "publish", target.toString(), () -> {
+            try (OutputStream out = fs.create(publishing, true)) {
+                out.write(target.toString().getBytes(StandardCharsets.UTF_8));
+            }
             if (fs.exists(target)) {
                 if (!overwrite) {
                     throw new InvalidInputException(SETTING + ": " + target + " appeared while the job ran; not replaced");
@@ -268,8 +285,18 @@ public final class OutputDir implements AutoCloseable {
         } catch (StorageException e) {
             // without its marker the folder is not a result: take it back rather than leave it half-published
             removeQuietly(target);
+            removeQuietly(publishing);
             throw e;
         }
+        StorageException.guard(SETTING, "remove", publishing.toString(), () -> fs.delete(publishing, false));
+    }
+
+    /**
+     * {@code .<name>.publishing}, there from just before the result is moved into place until its
+     * {@code _SUCCESS} is written: a rerun that finds it knows the folder was left half-published.
+     */
+    static Path publishingMarker(Path target) {
+        return new Path(target.getParent(), "." + target.getName() + ".publishing");
     }
 
     /** Every file staged so far (path relative to the folder) with its size and SHA-256, in path order. */

@@ -26,7 +26,10 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
+import java.util.TreeMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -51,6 +54,15 @@ import java.util.concurrent.TimeUnit;
  * aside under a unique name (an atomic rename), then checks that what it moved is the stale lease
  * it saw, and gives it back otherwise, so two runs that find the same dead lease do not both win.
  * The holder checks the lease is still its own before it publishes ({@link #check()}).
+ *
+ * <p>Object stores ({@code s3a://}, {@code gs://} …) have no create-if-absent in the Hadoop client
+ * Spark ships (S3A 3.3.4 checks, then writes) and no atomic rename, but they list and read their
+ * own writes consistently. There {@code .<name>.lease} is a folder of claims, one object per run
+ * ({@code claim-<token>}, never overwritten) beside its heartbeat ({@code alive-<token>},
+ * rewritten to renew): a run refuses if a live claim is there, else writes its claim and lists
+ * again; it holds the lease if every other live claim is younger than its own (by the store's
+ * modification time), refuses if one is older, and on a tie of times withdraws and tries again.
+ * A claim written after another was visible is younger, so two runs cannot both hold the lease.
  */
 public final class OutputLease implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(OutputLease.class);
@@ -61,6 +73,7 @@ public final class OutputLease implements AutoCloseable {
     private final String setting;
     private final Path target;
     private final String token;
+    private final boolean listed;
     private final ScheduledExecutorService renewal;
     private volatile String lost;
 
@@ -80,12 +93,14 @@ public final class OutputLease implements AutoCloseable {
         }
     }
 
-    private OutputLease(FileSystem fs, Path file, String setting, Path target, String token, Duration timeout) {
+    private OutputLease(FileSystem fs, Path file, String setting, Path target, String token, Duration timeout,
+                        boolean listed) {
         this.fs = fs;
         this.file = file;
         this.setting = setting;
         this.target = target;
         this.token = token;
+        this.listed = listed;
         this.renewal = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "salun-lease " + target.getName());
             t.setDaemon(true);
@@ -109,6 +124,23 @@ public final class OutputLease implements AutoCloseable {
      * @throws InvalidInputException if another live run holds it
      */
     public static OutputLease acquire(String setting, Path target, String run, Duration timeout, Configuration conf) {
+        FileSystem fs;
+        try {
+            fs = target.getFileSystem(conf);
+        } catch (IOException e) {
+            throw new InvalidInputException(setting + ": cannot reach the file system of " + target + ": "
+                    + StorageException.reason(e), e);
+        }
+        return acquire(setting, target, run, timeout, conf, !(isLocal(fs) || isHdfs(fs)));
+    }
+
+    private static boolean isHdfs(FileSystem fs) {
+        return fs.getScheme().equals("hdfs") || fs.getScheme().equals("viewfs");
+    }
+
+    /** As {@link #acquire(String, Path, String, Duration, Configuration)}, with claims in a listed folder when {@code listed}. */
+    static OutputLease acquire(String setting, Path target, String run, Duration timeout, Configuration conf,
+                               boolean listed) {
         if (target.getParent() == null) {
             throw new InvalidInputException(setting + ": " + target + " is a file system root; expected a folder inside one");
         }
@@ -122,11 +154,14 @@ public final class OutputLease implements AutoCloseable {
             throw new InvalidInputException(setting + ": cannot reach the file system of " + target + ": "
                     + StorageException.reason(e), e);
         }
+        if (listed) {
+            return claim(fs, file, setting, target, token, content, timeout);
+        }
         for (int attempt = 0; attempt < 5; attempt++) {
             try {
                 if (createNew(fs, file, content)) {
                     LOG.debug("lease {} taken ({})", file, run);
-                    return new OutputLease(fs, file, setting, target, token, timeout);
+                    return new OutputLease(fs, file, setting, target, token, timeout, false);
                 }
                 Optional<Observed> held = observe(fs, file);
                 if (held.isEmpty()) {
@@ -156,7 +191,16 @@ public final class OutputLease implements AutoCloseable {
      */
     public void check() {
         String why = lost;
-        if (why == null) {
+        if (why == null && listed) {
+            try {
+                // a run that took over removed this claim first: while it is there, the lease is this run's
+                if (!fs.exists(claimOf(file, token))) {
+                    why = "its claim in " + file + " is gone";
+                }
+            } catch (IOException e) {
+                why = "its lease " + file + " cannot be read: " + StorageException.reason(e);
+            }
+        } else if (why == null) {
             try {
                 Optional<Observed> now = observe(fs, file);
                 if (now.isEmpty()) {
@@ -178,6 +222,15 @@ public final class OutputLease implements AutoCloseable {
     @Override
     public void close() {
         renewal.shutdownNow();
+        if (listed) {
+            try {
+                fs.delete(aliveOf(file, token), false);
+                fs.delete(claimOf(file, token), false);
+            } catch (IOException e) {
+                LOG.warn("{}: could not release the lease {}: {}", setting, file, StorageException.reason(e));
+            }
+            return;
+        }
         try {
             Optional<Observed> now = observe(fs, file);
             if (now.isPresent() && now.get().holder().map(h -> h.token().equals(token)).orElse(false)) {
@@ -189,6 +242,20 @@ public final class OutputLease implements AutoCloseable {
     }
 
     private void renew() {
+        if (listed) {
+            try {
+                if (!fs.exists(claimOf(file, token))) {
+                    lost = "its claim in " + file + " was removed";
+                    LOG.warn("{}: {}", setting, lost);
+                    renewal.shutdown();
+                    return;
+                }
+                heartbeat(fs, file, token);
+            } catch (IOException | RuntimeException e) {
+                LOG.warn("{}: could not renew the lease {}: {}", setting, file, StorageException.reason(e));
+            }
+            return;
+        }
         try {
             Optional<Observed> now = observe(fs, file);
             if (now.isEmpty() || now.get().holder().map(h -> !h.token().equals(token)).orElse(true)) {
@@ -201,6 +268,125 @@ public final class OutputLease implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             LOG.warn("{}: could not renew the lease {}: {}", setting, file, StorageException.reason(e));
         }
+    }
+
+    /** A run's claim in a listed lease: its token, holder, when it was written, and when last renewed. */
+    record Claim(String token, Optional<Holder> holder, long written, long renewed) {
+        /** Whether the claim's run may be alive: renewed within {@code timeout} and, on this host, its process running. */
+        boolean alive(Duration timeout) {
+            return gone(new Observed(new byte[0], holder, renewed), timeout).isEmpty();
+        }
+    }
+
+    static Path claimOf(Path folder, String token) {
+        return new Path(folder, "claim-" + token);
+    }
+
+    static Path aliveOf(Path folder, String token) {
+        return new Path(folder, "alive-" + token);
+    }
+
+    /** Every claim in {@code folder}, with its heartbeat's time (the claim's own when it has none yet). */
+    static List<Claim> claims(FileSystem fs, Path folder) throws IOException {
+        Map<String, FileStatus> claims = new TreeMap<>();
+        Map<String, Long> alive = new TreeMap<>();
+        FileStatus[] listing;
+        try {
+            listing = fs.listStatus(folder);
+        } catch (FileNotFoundException e) {
+            return List.of();
+        }
+        for (FileStatus st : listing) {
+            String n = st.getPath().getName();
+            if (n.startsWith("claim-")) {
+                claims.put(n.substring(6), st);
+            } else if (n.startsWith("alive-")) {
+                alive.put(n.substring(6), st.getModificationTime());
+            }
+        }
+        List<Claim> out = new ArrayList<>();
+        for (Map.Entry<String, FileStatus> c : claims.entrySet()) {
+            Optional<Holder> holder;
+            try (InputStream in = fs.open(c.getValue().getPath())) {
+                holder = Holder.parse(in.readNBytes(64 * 1024));
+            } catch (FileNotFoundException e) {
+                continue; // withdrawn meanwhile
+            }
+            long written = c.getValue().getModificationTime();
+            out.add(new Claim(c.getKey(), holder, written, Math.max(written, alive.getOrDefault(c.getKey(), written))));
+        }
+        return out;
+    }
+
+    private static void heartbeat(FileSystem fs, Path folder, String token) throws IOException {
+        try (OutputStream out = fs.create(aliveOf(folder, token), true)) {
+            out.write(Instant.now().toString().getBytes(StandardCharsets.UTF_8));
+        }
+    }
+
+    /** The listed protocol of object stores (see the class comment). */
+    private static OutputLease claim(FileSystem fs, Path folder, String setting, Path target, String token, byte[] content,
+                                     Duration timeout) {
+        java.util.Random backoff = new java.util.Random();
+        try {
+            for (int attempt = 0; attempt < 12; attempt++) {
+                Optional<Claim> live = liveOtherThan(fs, folder, token, timeout, Long.MAX_VALUE);
+                if (live.isPresent()) {
+                    throw new InvalidInputException(refusal(setting, target, live.get(), timeout));
+                }
+                try (OutputStream out = fs.create(claimOf(folder, token), false)) {
+                    out.write(content);
+                }
+                long mine = fs.getFileStatus(claimOf(folder, token)).getModificationTime();
+                Optional<Claim> rival = liveOtherThan(fs, folder, token, timeout, mine);
+                if (rival.isEmpty()) {
+                    heartbeat(fs, folder, token);
+                    LOG.debug("lease {} claimed", folder);
+                    return new OutputLease(fs, folder, setting, target, token, timeout, true);
+                }
+                fs.delete(claimOf(folder, token), false);
+                if (rival.get().written() < mine) {
+                    throw new InvalidInputException(refusal(setting, target, rival.get(), timeout));
+                }
+                // claimed in the same instant as another run (stores keep whole seconds): both withdraw and
+                // try again after a random pause
+                Thread.sleep(200 + backoff.nextInt(1800));
+            }
+        } catch (IOException e) {
+            throw new StorageException(setting + ": could not claim the lease " + folder + ": " + StorageException.reason(e), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new StorageException(setting + ": interrupted while claiming the lease " + folder, e);
+        }
+        throw new StorageException(setting + ": could not claim the lease " + folder + " after 12 attempts;"
+                + " other runs keep claiming it at the same instant", null);
+    }
+
+    /**
+     * A live claim of another run written no later than {@code notAfter}; claims of runs that are
+     * gone are removed on the way.
+     */
+    private static Optional<Claim> liveOtherThan(FileSystem fs, Path folder, String token, Duration timeout, long notAfter)
+            throws IOException {
+        Optional<Claim> found = Optional.empty();
+        for (Claim c : claims(fs, folder)) {
+            if (c.token().equals(token)) {
+                continue;
+            }
+            if (!c.alive(timeout)) {
+                LOG.warn("lease {}: removing the claim of a run that is gone ({})", folder,
+                        gone(new Observed(new byte[0], c.holder(), c.renewed()), timeout).orElse("?"));
+                fs.delete(aliveOf(folder, c.token()), false);
+                fs.delete(claimOf(folder, c.token()), false);
+            } else if (c.written() <= notAfter && found.map(f -> c.written() < f.written()).orElse(true)) {
+                found = Optional.of(c);
+            }
+        }
+        return found;
+    }
+
+    private static String refusal(String setting, Path target, Claim held, Duration timeout) {
+        return refusal(setting, target, new Observed(new byte[0], held.holder(), held.renewed()), timeout);
     }
 
     /** A lease file as found: its bytes, its holder if they parse, and when it was last renewed. */

@@ -116,4 +116,73 @@ class OutputLeaseTest {
         assertTrue(e.getMessage().contains("is a file"), e.getMessage());
         assertEquals(1, Files.list(dir).count());
     }
+
+    // the listed protocol of object stores, run here on the local file system
+
+    @Test
+    void onObjectStoresASecondClaimIsRefusedAndAReleasedLeaseLeavesNoClaim() throws Exception {
+        OutputLease first = OutputLease.acquire("output.dir", target(), "app-1", LONG, conf, true);
+        java.nio.file.Path folder = dir.resolve(".out.lease");
+        assertEquals(2, claimFiles(folder), "a claim and its heartbeat");
+        InvalidInputException refused = assertThrows(InvalidInputException.class,
+                () -> OutputLease.acquire("output.dir", target(), "app-2", LONG, conf, true));
+        assertTrue(refused.getMessage().contains("another run holds") && refused.getMessage().contains("app-1"),
+                refused.getMessage());
+        assertEquals(2, claimFiles(folder), "the refused run left a claim");
+        assertDoesNotThrow(first::check);
+        first.close();
+        assertEquals(0, claimFiles(folder));
+        OutputLease.acquire("output.dir", target(), "app-2", LONG, conf, true).close();
+    }
+
+    @Test
+    void onObjectStoresTheClaimOfAProcessThatEndedIsRemovedAndTheLeaseTaken() throws Exception {
+        Process gone = new ProcessBuilder("true").start();
+        assertTrue(gone.waitFor(30, TimeUnit.SECONDS));
+        java.nio.file.Path folder = Files.createDirectories(dir.resolve(".out.lease"));
+        Files.writeString(folder.resolve("claim-dead"), "{\"token\":\"dead\",\"run\":\"crashed\",\"host\":\""
+                + java.net.InetAddress.getLocalHost().getHostName() + "\",\"pid\":" + gone.pid() + ",\"since\":\"x\"}");
+        try (OutputLease lease = OutputLease.acquire("output.dir", target(), "rerun", LONG, conf, true)) {
+            assertFalse(Files.exists(folder.resolve("claim-dead")));
+            assertDoesNotThrow(lease::check);
+        }
+    }
+
+    @Test
+    void onObjectStoresAnOlderLiveClaimWins() throws Exception {
+        // another live run's claim, written a minute ago and renewed now: ours is refused
+        java.nio.file.Path folder = Files.createDirectories(dir.resolve(".out.lease"));
+        Files.writeString(folder.resolve("claim-other"), "{\"token\":\"other\",\"run\":\"the other run\","
+                + "\"host\":\"another-host\",\"pid\":1,\"since\":\"x\"}");
+        Files.setLastModifiedTime(folder.resolve("claim-other"),
+                java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() - 60_000));
+        Files.writeString(folder.resolve("alive-other"), "now");
+        InvalidInputException refused = assertThrows(InvalidInputException.class,
+                () -> OutputLease.acquire("output.dir", target(), "late", LONG, conf, true));
+        assertTrue(refused.getMessage().contains("the other run"), refused.getMessage());
+        // its heartbeat stops: after the timeout its claim is removed and ours taken
+        Files.setLastModifiedTime(folder.resolve("alive-other"),
+                java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() - 60_000));
+        try (OutputLease lease = OutputLease.acquire("output.dir", target(), "late", Duration.ofSeconds(30), conf, true)) {
+            assertFalse(Files.exists(folder.resolve("claim-other")));
+            assertDoesNotThrow(lease::check);
+            Files.delete(folder.resolve("claim-" + claimToken(folder)));
+            IllegalStateException lost = assertThrows(IllegalStateException.class, lease::check);
+            assertTrue(lost.getMessage().contains("lost its claim"), lost.getMessage());
+        }
+    }
+
+    /** Claims and heartbeats in a lease folder (not the local file system's .crc files). */
+    private static long claimFiles(java.nio.file.Path folder) throws java.io.IOException {
+        try (var files = Files.list(folder)) {
+            return files.filter(f -> !f.getFileName().toString().startsWith(".")).count();
+        }
+    }
+
+    private static String claimToken(java.nio.file.Path folder) throws java.io.IOException {
+        try (var files = Files.list(folder)) {
+            return files.map(f -> f.getFileName().toString()).filter(n -> n.startsWith("claim-")).findFirst()
+                    .orElseThrow().substring("claim-".length());
+        }
+    }
 }
