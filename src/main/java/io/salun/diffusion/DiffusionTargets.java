@@ -4,7 +4,7 @@ import io.salun.config.Seeds;
 import io.salun.data.Shard;
 import io.salun.train.Minibatch;
 import io.salun.train.Targets;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import io.salun.model.Net;
 import org.nd4j.linalg.factory.Nd4j;
 
 import java.util.SplittableRandom;
@@ -61,7 +61,7 @@ public final class DiffusionTargets {
         }
 
         @Override
-        public Minibatch minibatch(MultiLayerNetwork net, Shard shard, int[] order, int from, int to, int classes, int epoch) {
+        public Minibatch minibatch(Net net, Shard shard, int[] order, int from, int to, int classes, int epoch) {
             int b = to - from;
             int d = shard.featureLength();
             int width = Conditioning.inputLength(d, classes);
@@ -105,7 +105,7 @@ public final class DiffusionTargets {
         }
 
         @Override
-        public Minibatch minibatch(MultiLayerNetwork net, Shard shard, int[] order, int from, int to, int classes, int epoch) {
+        public Minibatch minibatch(Net net, Shard shard, int[] order, int from, int to, int classes, int epoch) {
             int b = to - from;
             int d = shard.featureLength();
             int width = Conditioning.inputLength(d, classes);

@@ -17,7 +17,6 @@ import io.salun.unlearn.Stage;
 import io.salun.unlearn.UnlearningTask;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -163,10 +162,9 @@ public final class GenerationTask implements UnlearningTask<GenerationTask.Gener
      * the original {@code theta0} of configuration {@code configuration}, its checkpoints kept
      * under the method's name.
      */
-    public Stage stage(String method, Optional<Bitset> mask, NetworkSnapshot theta0, MultiLayerConfiguration configuration,
-                       Recipe recipe) {
+    public Stage stage(String method, Optional<Bitset> mask, NetworkSnapshot theta0, Recipe recipe) {
         Optimizer adam = new Optimizer("adam", recipe.lr(), 0, 0, 0);
-        NetworkSnapshot start = NetworkSnapshot.fresh(adam.applyTo(configuration), theta0.parameters());
+        NetworkSnapshot start = NetworkSnapshot.fresh(adam.applyTo(theta0.config()), theta0.parameters());
         String label = method + "-gen";
         ParameterAveraging.Plan plan = new ParameterAveraging.Plan(label, recipe.epochs(), recipe.batch(),
                 recipe.localSteps(), spec.classes(), spec.seed(), DataOrder.MIXED,

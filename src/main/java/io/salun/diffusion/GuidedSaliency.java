@@ -9,7 +9,7 @@ import io.salun.saliency.GradientSum;
 import io.salun.saliency.SaliencyStage;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import io.salun.model.Net;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -37,7 +37,7 @@ public final class GuidedSaliency {
     }
 
     /** The summed guided-loss gradient over every row of {@code shard}, in minibatches of {@code batchSize}. */
-    public static GradientSum over(MultiLayerNetwork net, Shard shard, int batchSize, int classes, double guidance,
+    public static GradientSum over(Net net, Shard shard, int batchSize, int classes, double guidance,
                                    long seed, NoiseSchedule schedule) {
         GradientSum total = GradientSum.empty((int) net.numParams());
         int d = shard.featureLength();
@@ -69,10 +69,7 @@ public final class GuidedSaliency {
                     labels[(b + i) * d + p] = (float) (fu - guidance * r);
                 }
             }
-            net.setInput(features);
-            net.setLabels(Nd4j.create(labels, new long[] {2L * b, d}, 'c'));
-            net.computeGradientAndScore();
-            total.add(net.gradient().gradient(), b);
+            total.add(net.gradient(features, Nd4j.create(labels, new long[] {2L * b, d}, 'c')), b);
         }
         net.clear();
         return total;

@@ -33,9 +33,9 @@ public final class EvaluationStage {
             if (!it.hasNext()) {
                 return Optional.empty();
             }
-            ClassCounts[] counts = Predictions.count(network.build(), it.next(), batchSize, classes);
+            ClassCounts[] counts = Predictions.count(network.net(), it.next(), batchSize, classes);
             while (it.hasNext()) {
-                counts = merge(counts, Predictions.count(network.build(), it.next(), batchSize, classes));
+                counts = merge(counts, Predictions.count(network.net(), it.next(), batchSize, classes));
             }
             return Optional.of(counts);
         }, EvaluationStage::merge, treeDepth);
@@ -75,7 +75,7 @@ public final class EvaluationStage {
             long nonMember = 0;
             long all = 0;
             while (it.hasNext()) {
-                double[][] c = Predictions.confidences(scoring.model().build(), it.next(), batchSize, classes);
+                double[][] c = Predictions.confidences(scoring.model().net(), it.next(), batchSize, classes);
                 for (double[] x : c) {
                     if (scoring.attack().predictsNonMember(x)) {
                         nonMember++;
@@ -98,7 +98,7 @@ public final class EvaluationStage {
         return ShardAggregate.collect(sc, model, shards, (network, partition, it) -> {
             List<double[]> out = new java.util.ArrayList<>();
             while (it.hasNext()) {
-                out.addAll(java.util.Arrays.asList(Predictions.confidences(network.build(), it.next(), batchSize, classes)));
+                out.addAll(java.util.Arrays.asList(Predictions.confidences(network.net(), it.next(), batchSize, classes)));
             }
             return Optional.of(out);
         });

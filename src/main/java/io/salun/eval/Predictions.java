@@ -2,7 +2,7 @@ package io.salun.eval;
 
 import io.salun.data.Shard;
 import io.salun.train.Minibatch;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import io.salun.model.Net;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -15,7 +15,7 @@ public final class Predictions {
     private Predictions() {
     }
 
-    public static ClassCounts[] count(MultiLayerNetwork net, Shard shard, int batchSize, int classes) {
+    public static ClassCounts[] count(Net net, Shard shard, int batchSize, int classes) {
         ClassCounts forget = ClassCounts.empty(classes);
         ClassCounts rest = ClassCounts.empty(classes);
         for (int from = 0; from < shard.size(); from += batchSize) {
@@ -37,7 +37,7 @@ public final class Predictions {
      * The MIA feature of each row (SALUN-SPEC §4): the softmax probability the model gives the
      * row's true label ("confidence"), as a one-feature vector.
      */
-    public static double[][] confidences(MultiLayerNetwork net, Shard shard, int batchSize, int classes) {
+    public static double[][] confidences(Net net, Shard shard, int batchSize, int classes) {
         double[][] out = new double[shard.size()][];
         for (int from = 0; from < shard.size(); from += batchSize) {
             int to = Math.min(shard.size(), from + batchSize);

@@ -24,7 +24,7 @@ import io.salun.unlearn.NoEffectException;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import io.salun.model.Net;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -80,7 +80,7 @@ final class RunSetup {
      * The number of classes of the original {@code net}, after checking that it reads the data's
      * images, has finite weights, and knows every label of the data.
      */
-    static int classes(MultiLayerNetwork net, Datasets data, String modelPath, String setting) {
+    static int classes(Net net, Datasets data, String modelPath, String setting) {
         int classes = Compatibility.classes(net, data.featureLength(), data.shape(), modelPath, setting);
         data.checkLabels(classes, "the model's (" + modelPath + ")");
         return classes;
@@ -163,7 +163,7 @@ final class RunSetup {
     }
 
     /** A classification run ready to train: everything the unlearn and benchmark commands share. */
-    record Classification(MultiLayerNetwork original, NetworkSnapshot theta0, String modelPath, Manifest manifest,
+    record Classification(Net original, NetworkSnapshot theta0, String modelPath, Manifest manifest,
                           Optional<Checkpoints> checkpoints, ForgetScenario scenario, ClassificationTask task,
                           UnlearnRun<Metrics> run, Unlearning.Inputs inputs) {
     }
@@ -181,7 +181,7 @@ final class RunSetup {
         double ratio = settings.get(JobSettings.SALIENCY_RATIO);
         String modelPath = ModelPaths.original(settings);
         Datasets data = load(sc, settings);
-        MultiLayerNetwork original = TrainCommand.loadOrTrain(sc, settings, data);
+        Net original = TrainCommand.loadOrTrain(sc, settings, data);
         int classes = classes(original, data, modelPath, "model.path");
         NetworkSnapshot theta0 = NetworkSnapshot.of(original);
         if (masked) {
@@ -196,7 +196,7 @@ final class RunSetup {
                         settings.get(JobSettings.EVAL_BATCH), settings.get(JobSettings.TREE_DEPTH));
                 UnlearnRun<Metrics> run = new UnlearnRun<>(sc, task, theta0, checkpoints);
                 return body.apply(new Classification(original, theta0, modelPath, manifest, checkpoints, scenario, task, run,
-                        task.inputs(theta0, original.getLayerWiseConfigurations(), seed)));
+                        task.inputs(theta0, original.config(), seed)));
             }
         });
     }

@@ -141,7 +141,7 @@ final class SpeedBenchCommand {
             Stats round = measure(cpu, "empty round (broadcast + treeReduce)", warmup, repetitions, () ->
                     emptyRound(sc, start, spread, settings.get(JobSettings.TREE_DEPTH)));
             Stats inference = measure(cpu, "inference, plain DL4J (batch 500)", warmup, repetitions, () ->
-                    io.salun.eval.Predictions.count(start.build(), all, 500, classes));
+                    io.salun.eval.Predictions.count(start.net(), all, 500, classes));
             int parameters = start.size();
             Stats gradientReduce = measure(cpu, "gradient treeReduce", warmup, repetitions, () ->
                     ShardAggregate.reduce(spread, (nothing, partition, it) -> Optional.of(GradientSum.empty(parameters)),

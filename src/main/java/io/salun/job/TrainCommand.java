@@ -20,7 +20,7 @@ import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import io.salun.model.Net;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -52,7 +52,7 @@ public final class TrainCommand {
      * The original model at {@code model.path}; with {@code model.train-if-missing} it is trained
      * (and cached there) first when missing.
      */
-    static MultiLayerNetwork loadOrTrain(JavaSparkContext sc, Settings settings, Datasets data) {
+    static Net loadOrTrain(JavaSparkContext sc, Settings settings, Datasets data) {
         String modelPath = ModelPaths.original(settings);
         if (!ModelStore.exists(modelPath, sc.hadoopConfiguration())) {
             if (!settings.get(JobSettings.TRAIN_IF_MISSING)) {
@@ -63,7 +63,7 @@ public final class TrainCommand {
             data.checkLabels(settings.get(JobSettings.DATA_CLASSES), "data.classes'");
             trainAndSave(sc, settings, data, modelPath);
         }
-        return ModelStore.load(modelPath, "model.path", sc.hadoopConfiguration());
+        return ModelStore.loadNet(modelPath, "model.path", sc.hadoopConfiguration());
     }
 
     /** Trains on {@code data} and publishes the model at {@code modelPath} (written aside, then renamed). */
@@ -72,8 +72,7 @@ public final class TrainCommand {
         long seed = settings.get(JobSettings.SEED);
         Architecture arch = Architecture.parse(settings.get(JobSettings.MODEL_ARCH));
         Optimizer optimizer = Recipes.training(settings).optimizer();
-        MultiLayerNetwork init = new MultiLayerNetwork(arch.configuration(data.rows(), data.cols(), data.channels(), classes, seed, optimizer));
-        init.init();
+        Net init = arch.network(data.rows(), data.cols(), data.channels(), classes, seed, optimizer);
         LOG.info("train: {} with {} parameters, {}", arch, init.numParams(), optimizer);
         JavaRDD<Shard> train = Shards.cache(data.training(), "D shards");
         JavaRDD<Shard> test = Shards.cache(data.test(), "Dt shards");
@@ -90,19 +89,19 @@ public final class TrainCommand {
             ClassCounts testCounts = EvaluationStage.counts(sc, trained, test, batch, classes, depth)[1];
             CONSOLE.info(String.format("trained %s on %d records in %.1f s: train accuracy %.2f%%, test accuracy %.2f%%",
                     arch.name().toLowerCase(), trainCounts.total(), seconds, trainCounts.accuracy(), testCounts.accuracy()));
-            save(trained.build(), modelPath, settings.get(JobSettings.OUTPUT_OVERWRITE), sc.hadoopConfiguration());
+            save(trained.net().model(), modelPath, settings.get(JobSettings.OUTPUT_OVERWRITE), sc.hadoopConfiguration());
         } finally {
             train.unpersist();
             test.unpersist();
         }
     }
 
-    static void save(MultiLayerNetwork net, String modelPath, boolean overwrite, Configuration conf) {
+    static void save(org.deeplearning4j.nn.api.Model net, String modelPath, boolean overwrite, Configuration conf) {
         save(net, modelPath, overwrite, "model.path", conf);
     }
 
     /** Writes {@code net} beside {@code modelPath}, then renames it into place; {@code setting} names the path in errors. */
-    static void save(MultiLayerNetwork net, String modelPath, boolean overwrite, String setting, Configuration conf) {
+    static void save(org.deeplearning4j.nn.api.Model net, String modelPath, boolean overwrite, String setting, Configuration conf) {
         Path target = new Path(modelPath);
         Path aside = new Path(target.getParent(), "." + target.getName() + ".writing");
         io.salun.config.StorageException.guard(setting, "save the model at", modelPath, () -> {

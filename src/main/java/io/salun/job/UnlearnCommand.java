@@ -16,9 +16,6 @@ import io.salun.unlearn.UnlearnRun;
 import io.salun.unlearn.Unlearning;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.nd4j.linalg.factory.Nd4j;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -79,10 +76,7 @@ public final class UnlearnCommand {
                         Recipes.forUnlearnCommand(settings, method), c.inputs()));
                 Metrics before = run.originalJudgement();
 
-                MultiLayerConfiguration configuration = c.original().getLayerWiseConfigurations();
-                MultiLayerNetwork unlearned = new MultiLayerNetwork(configuration.clone());
-                unlearned.init(Nd4j.createFromArray(trial.model().parameters()).reshape(1, trial.model().size()), false);
-                out.writeModel(unlearned);
+                out.writeModel(c.original().withParameters(trial.model().parameters()).model());
                 Report report = RunReport.of(new RunReport.Run(spec, modelPath, c.scenario().split(),
                         c.scenario().testCount(), mask, ratio, run.saliencySeconds(), run.devices()), c.theta0(), before, trial,
                         Provenance.of(settings, sc, started));

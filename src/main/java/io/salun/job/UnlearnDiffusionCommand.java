@@ -12,6 +12,7 @@ import io.salun.diffusion.SampleGrid;
 import io.salun.mask.Bitset;
 import io.salun.mask.SaliencyMask;
 import io.salun.model.ModelStore;
+import io.salun.model.Net;
 import io.salun.model.NetworkSnapshot;
 import io.salun.report.Manifest;
 import io.salun.report.OutputDir;
@@ -23,7 +24,6 @@ import io.salun.unlearn.UnlearnRun;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.nd4j.linalg.factory.Nd4j;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -71,8 +71,8 @@ public final class UnlearnDiffusionCommand {
                     : "model.path";
             MultiLayerNetwork classifier = settings.get(JobSettings.DIFFUSION_CLASSIFIER).isPresent()
                     ? ModelStore.load(classifierPath, "diffusion.classifier", sc.hadoopConfiguration())
-                    : TrainCommand.loadOrTrain(sc, settings, data);
-            int classes = RunSetup.classes(classifier, data, classifierPath, classifierSetting);
+                    : TrainCommand.loadOrTrain(sc, settings, data).stack();
+            int classes = RunSetup.classes(Net.of(classifier), data, classifierPath, classifierSetting);
             int d = data.featureLength();
             MultiLayerNetwork ddpm = TrainDiffusionCommand.loadOrTrain(sc, settings, data);
             int modelClasses = Denoiser.check(ddpm, d, "diffusion.model", diffusionPath);
@@ -112,13 +112,11 @@ public final class UnlearnDiffusionCommand {
                     List<TrialOutcome<GenerationTask.Generated>> outcomes = new ArrayList<>();
                     for (String method : methods) {
                         outcomes.add(run.train(task.stage(method, method.equals("salun") ? mask : Optional.empty(), theta0,
-                                ddpm.getLayerWiseConfigurations(), recipe)));
+                                recipe)));
                     }
 
                     NetworkSnapshot published = outcomes.get(0).model();
-                    MultiLayerNetwork net = new MultiLayerNetwork(ddpm.getLayerWiseConfigurations().clone());
-                    net.init(Nd4j.createFromArray(published.parameters()).reshape(1, published.size()), false);
-                    out.writeModel(net);
+                    out.writeModel(Net.of(ddpm).withParameters(published.parameters()).model());
                     int columns = Math.min(10, spec.sampling().perClass());
                     byte[] originalGrid = SampleGrid.png(before.images(), columns, data.rows(), 2);
                     out.write("samples-original.png", o -> o.write(originalGrid));

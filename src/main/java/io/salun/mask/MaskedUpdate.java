@@ -1,8 +1,7 @@
 package io.salun.mask;
 
 import org.deeplearning4j.nn.api.Model;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.deeplearning4j.nn.updater.BaseMultiLayerUpdater;
+import io.salun.model.Net;
 import org.deeplearning4j.nn.updater.UpdaterBlock;
 import org.deeplearning4j.optimize.api.BaseTrainingListener;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -53,7 +52,7 @@ public final class MaskedUpdate extends BaseTrainingListener {
      * Attaches exact masking to {@code net}: its current parameters are the anchor θo that
      * masked weights keep. The network must already have its updater state in place.
      */
-    public static MaskedUpdate attach(MultiLayerNetwork net, Bitset mask) {
+    public static MaskedUpdate attach(Net net, Bitset mask) {
         INDArray params = net.params();
         if (params.length() != mask.size()) {
             throw new IllegalArgumentException("mask has " + mask.size() + " bits but the network has "
@@ -93,16 +92,13 @@ public final class MaskedUpdate extends BaseTrainingListener {
     }
 
     /** The mask laid out like the network's updater state view (null when the rule keeps no state). */
-    static INDArray stateMask(MultiLayerNetwork net, float[] paramMask) {
-        INDArray state = net.getUpdater(true).getStateViewArray();
+    static INDArray stateMask(Net net, float[] paramMask) {
+        INDArray state = net.updaterState();
         if (state == null || state.length() == 0) {
             return null;
         }
         float[] sm = new float[(int) state.length()];
-        if (!(net.getUpdater() instanceof BaseMultiLayerUpdater<?> updater)) {
-            throw new IllegalStateException("unsupported updater " + net.getUpdater().getClass());
-        }
-        for (UpdaterBlock block : updater.getUpdaterBlocks()) {
+        for (UpdaterBlock block : net.updaterBlocks()) {
             int p0 = block.getParamOffsetStart();
             int blockParams = block.getParamOffsetEnd() - p0;
             int u0 = block.getUpdaterViewOffsetStart();
@@ -135,7 +131,7 @@ public final class MaskedUpdate extends BaseTrainingListener {
         if (frozen.length == 0) {
             return;
         }
-        MultiLayerNetwork net = (MultiLayerNetwork) model;
+        Net net = Net.of(model);
         projectParameters(net.params());
         projectState(net);
     }
@@ -178,9 +174,9 @@ public final class MaskedUpdate extends BaseTrainingListener {
         return Float.floatToRawIntBits(anchor) == Float.floatToRawIntBits(-0.0f) || !Float.isFinite(anchor);
     }
 
-    private void projectState(MultiLayerNetwork net) {
+    private void projectState(Net net) {
         if (stateMask != null) {
-            net.getUpdater().getStateViewArray().muli(stateMask);
+            net.updaterState().muli(stateMask);
         }
     }
 }

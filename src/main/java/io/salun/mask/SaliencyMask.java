@@ -116,6 +116,50 @@ public final class SaliencyMask {
     }
 
     /**
+     * The mask of a network whose flat entries flagged in {@code statistics} are BatchNorm running
+     * statistics (SALUN-SPEC §2a): the {@code ⌊N_t·ratio⌋} most salient of the {@code N_t}
+     * trainable entries (one ranking, ties by lower index), and every statistics entry set, as
+     * statistics are never frozen. Without statistics this is {@link #topK(double[], double)}.
+     */
+    public static Bitset topK(double[] gradientSum, double ratio, boolean[] statistics) {
+        if (statistics.length != gradientSum.length) {
+            throw new IllegalArgumentException("statistics flags for " + statistics.length + " entries, gradient of "
+                    + gradientSum.length);
+        }
+        int trainable = 0;
+        for (boolean s : statistics) {
+            trainable += s ? 0 : 1;
+        }
+        if (trainable == gradientSum.length) {
+            return topK(gradientSum, ratio);
+        }
+        if (!(ratio > 0 && ratio <= 1)) {
+            throw new IllegalArgumentException("saliency ratio must be in (0, 1], found " + ratio);
+        }
+        double[] ranked = new double[trainable];
+        int[] position = new int[trainable];
+        for (int i = 0, t = 0; i < gradientSum.length; i++) {
+            if (!statistics[i]) {
+                ranked[t] = gradientSum[i];
+                position[t++] = i;
+            }
+        }
+        Bitset kept = topK(ranked, kept(trainable, ratio));
+        Bitset mask = new Bitset(gradientSum.length);
+        for (int t = 0; t < trainable; t++) {
+            if (kept.get(t)) {
+                mask.set(position[t]);
+            }
+        }
+        for (int i = 0; i < statistics.length; i++) {
+            if (statistics[i]) {
+                mask.set(i);
+            }
+        }
+        return mask;
+    }
+
+    /**
      * Fraction of set bits with index in {@code [from, to)}, e.g. the share of one layer's
      * parameters that the global mask selected.
      *

@@ -63,6 +63,14 @@ public enum Architecture {
         return configuration(rows, cols, 1, classes, seed, optimizer);
     }
 
+    /** A freshly initialised network of this architecture (its seed decides the weights). */
+    public Net network(int rows, int cols, int channels, int classes, long seed, Optimizer optimizer) {
+        org.deeplearning4j.nn.multilayer.MultiLayerNetwork net = new org.deeplearning4j.nn.multilayer.MultiLayerNetwork(
+                configuration(rows, cols, channels, classes, seed, optimizer));
+        net.init();
+        return Net.of(net);
+    }
+
     /** Parses a setting value ({@code lenet}, {@code mlp}). */
     public static Architecture parse(String name) {
         return valueOf(name.trim().toUpperCase(Locale.ROOT));

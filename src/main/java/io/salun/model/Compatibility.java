@@ -1,8 +1,6 @@
 package io.salun.model;
 
 import io.salun.config.InvalidInputException;
-import org.deeplearning4j.nn.conf.layers.FeedForwardLayer;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
@@ -20,8 +18,8 @@ public final class Compatibility {
      * @param setting the setting that named the model ({@code model.path} …), for messages
      * @throws InvalidInputException naming {@code setting} and {@code modelPath} otherwise
      */
-    public static int classes(MultiLayerNetwork net, int features, String shape, String modelPath, String setting) {
-        if (!(net.getOutputLayer().conf().getLayer() instanceof FeedForwardLayer out)) {
+    public static int classes(Net net, int features, String shape, String modelPath, String setting) {
+        if (!net.endsInClassifier()) {
             throw new InvalidInputException(setting + ": " + modelPath + " does not end in a classification output layer");
         }
         try {
@@ -41,6 +39,6 @@ public final class Compatibility {
             throw new InvalidInputException(setting + ": " + modelPath + " has " + nonFinite + " NaN or infinite"
                     + " parameters of " + params.length + "; expected a trained model with finite weights");
         }
-        return (int) out.getNOut();
+        return (int) net.outputs();
     }
 }

@@ -6,6 +6,7 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
+import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
 
@@ -40,7 +41,7 @@ public final class ModelStore {
     }
 
     /** Writes {@code net} to {@code uri}; refuses to replace an existing file. */
-    public static void save(MultiLayerNetwork net, String uri, boolean withUpdater, Configuration conf) {
+    public static void save(Model net, String uri, boolean withUpdater, Configuration conf) {
         save(net, uri, withUpdater, "model file", conf);
     }
 
@@ -48,7 +49,7 @@ public final class ModelStore {
      * Writes {@code net} to {@code uri}, refusing to replace an existing file; a failed write
      * removes the partial file and names {@code setting}, the path and the reason.
      */
-    public static void save(MultiLayerNetwork net, String uri, boolean withUpdater, String setting, Configuration conf) {
+    public static void save(Model net, String uri, boolean withUpdater, String setting, Configuration conf) {
         Path path = new Path(uri);
         StorageException.guard(setting, "write", uri, () -> {
             FileSystem fs = path.getFileSystem(conf);
@@ -62,7 +63,7 @@ public final class ModelStore {
     }
 
     /** Writes {@code net} as a reproducible ModelSerializer zip to {@code out} (left open). */
-    public static void write(MultiLayerNetwork net, boolean withUpdater, OutputStream out) throws IOException {
+    public static void write(Model net, boolean withUpdater, OutputStream out) throws IOException {
         ByteArrayOutputStream zip = new ByteArrayOutputStream();
         ModelSerializer.writeModel(net, zip, withUpdater);
         out.write(reproducible(zip.toByteArray()));
@@ -91,9 +92,25 @@ public final class ModelStore {
      *                               empty file, not a zip, or not a DL4J MultiLayerNetwork zip
      */
     public static MultiLayerNetwork load(String uri, String setting, Configuration conf) {
+        Net net = loadNet(uri, setting, conf);
+        if (net.isGraph()) {
+            throw new InvalidInputException(setting + ": " + uri + " is a DL4J ComputationGraph; a MultiLayerNetwork is"
+                    + " expected here");
+        }
+        return net.stack();
+    }
+
+    /**
+     * Reads the DL4J model at {@code uri}, a MultiLayerNetwork or a ComputationGraph zip (told apart by
+     * its configuration.json).
+     *
+     * @throws InvalidInputException naming {@code setting} if nothing is there, it is a folder, an
+     *                               empty file, not a zip, or not a DL4J model zip of either kind
+     */
+    public static Net loadNet(String uri, String setting, Configuration conf) {
         Path path = new Path(uri);
-        String expected = "expected a DL4J MultiLayerNetwork model zip (ModelSerializer: configuration.json and"
-                + " coefficients.bin)";
+        String expected = "expected a DL4J model zip (ModelSerializer: configuration.json and coefficients.bin, of a"
+                + " MultiLayerNetwork or a ComputationGraph)";
         try {
             FileSystem fs = path.getFileSystem(conf);
             FileStatus status;
@@ -108,24 +125,41 @@ public final class ModelStore {
             if (status.getLen() == 0) {
                 throw new InvalidInputException(setting + ": " + uri + " is empty (0 bytes); " + expected);
             }
-            byte[] head = new byte[4];
-            int read;
+            byte[] bytes;
             try (InputStream in = fs.open(path)) {
-                read = in.readNBytes(head, 0, 4);
+                bytes = in.readAllBytes();
             }
-            if (read < 4 || head[0] != 'P' || head[1] != 'K' || head[2] != 3 || head[3] != 4) {
+            if (bytes.length < 4 || bytes[0] != 'P' || bytes[1] != 'K' || bytes[2] != 3 || bytes[3] != 4) {
                 throw new InvalidInputException(setting + ": " + uri + " is not a zip file (it starts with bytes "
-                        + HexFormat.ofDelimiter(" ").formatHex(head, 0, read) + ", a zip with 50 4b 03 04); " + expected);
+                        + HexFormat.ofDelimiter(" ").formatHex(bytes, 0, Math.min(4, bytes.length))
+                        + ", a zip with 50 4b 03 04); " + expected);
             }
-            try (InputStream in = fs.open(path)) {
-                return ModelSerializer.restoreMultiLayerNetwork(in, true);
+            String configuration = entry(bytes, "configuration.json");
+            if (configuration == null) {
+                throw new InvalidInputException(setting + ": " + uri + " has no configuration.json; " + expected);
             }
+            if (configuration.contains("\"vertices\"")) {
+                return Net.of(ModelSerializer.restoreComputationGraph(new ByteArrayInputStream(bytes), true));
+            }
+            return Net.of(ModelSerializer.restoreMultiLayerNetwork(new ByteArrayInputStream(bytes), true));
         } catch (InvalidInputException e) {
             throw e;
         } catch (IOException | RuntimeException e) {
-            throw new InvalidInputException(setting + ": " + uri + " is not a readable DL4J MultiLayerNetwork model zip: "
+            throw new InvalidInputException(setting + ": " + uri + " is not a readable DL4J model zip: "
                     + StorageException.reason(e) + "; " + expected, e);
         }
+    }
+
+    /** The text of zip entry {@code name} of {@code zip}, or null. */
+    private static String entry(byte[] zip, String name) throws IOException {
+        try (ZipInputStream in = new ZipInputStream(new ByteArrayInputStream(zip))) {
+            for (ZipEntry e = in.getNextEntry(); e != null; e = in.getNextEntry()) {
+                if (e.getName().equals(name)) {
+                    return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+                }
+            }
+        }
+        return null;
     }
 
     /** Whether something exists at {@code uri}. */

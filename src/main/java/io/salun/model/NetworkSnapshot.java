@@ -1,6 +1,6 @@
 package io.salun.model;
 
-import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -8,12 +8,12 @@ import org.nd4j.linalg.factory.Nd4j;
 import java.io.Serializable;
 
 /**
- * A network as it travels to executors: configuration JSON, flat parameters in the order of
- * {@code params()}, the flat updater state in the order of the updater's state view, and the
- * iteration/epoch counters (Adam's bias correction reads the iteration). Rebuilding from a
- * snapshot restores the exact bits.
+ * A network as it travels to executors: its configuration (JSON, stack or graph), flat parameters
+ * in the order of {@code params()}, the flat updater state in the order of the updater's state
+ * view, and the iteration/epoch counters (Adam's bias correction reads the iteration). Rebuilding
+ * from a snapshot restores the exact bits.
  */
-public record NetworkSnapshot(String configurationJson, float[] parameters, float[] updaterState,
+public record NetworkSnapshot(NetworkConfig config, float[] parameters, float[] updaterState,
                               int iteration, int epoch) implements Serializable {
 
     static {
@@ -22,46 +22,46 @@ public record NetworkSnapshot(String configurationJson, float[] parameters, floa
     }
 
     /** Captures {@code net} (parameters and updater state are copied). */
+    public static NetworkSnapshot of(Net net) {
+        INDArray state = net.updaterState();
+        NetworkConfig config = net.config();
+        int epoch = net.isGraph() ? net.graph().getConfiguration().getEpochCount()
+                : net.stack().getLayerWiseConfigurations().getEpochCount();
+        return new NetworkSnapshot(config, net.params().dup().data().asFloat(),
+                state == null ? new float[0] : state.dup().data().asFloat(), net.iteration(), epoch);
+    }
+
     public static NetworkSnapshot of(MultiLayerNetwork net) {
-        INDArray state = net.getUpdater(true).getStateViewArray();
-        MultiLayerConfiguration conf = net.getLayerWiseConfigurations();
-        return new NetworkSnapshot(conf.toJson(), net.params().dup().data().asFloat(),
-                state == null ? new float[0] : state.dup().data().asFloat(),
-                conf.getIterationCount(), conf.getEpochCount());
+        return of(Net.of(net));
+    }
+
+    public static NetworkSnapshot of(ComputationGraph net) {
+        return of(Net.of(net));
     }
 
     /**
-     * The network of {@code configuration} (with its counters reset) at {@code parameters}, with a
-     * fresh, zero updater state: the start of a new training stage.
+     * The network of {@code config} (with its counters reset) at {@code parameters}, with a fresh,
+     * zero updater state: the start of a new training stage.
      */
-    public static NetworkSnapshot fresh(MultiLayerConfiguration configuration, float[] parameters) {
-        MultiLayerConfiguration conf = MultiLayerConfiguration.fromJson(configuration.toJson());
-        conf.setIterationCount(0);
-        conf.setEpochCount(0);
-        MultiLayerNetwork net = new MultiLayerNetwork(conf);
-        net.init(Nd4j.createFromArray(parameters.clone()).reshape(1, parameters.length), false);
-        return of(net);
+    public static NetworkSnapshot fresh(NetworkConfig config, float[] parameters) {
+        return of(config.at(parameters.clone(), 0, 0));
     }
 
     /** Same network, other parameters and updater state (counters advanced to {@code iteration}). */
     public NetworkSnapshot with(float[] newParameters, float[] newUpdaterState, int newIteration) {
-        return new NetworkSnapshot(configurationJson, newParameters, newUpdaterState, newIteration, epoch);
+        return new NetworkSnapshot(config, newParameters, newUpdaterState, newIteration, epoch);
     }
 
-    /** Number of trainable parameters. */
+    /** Number of parameters (trainable ones and BatchNorm's running statistics). */
     public int size() {
         return parameters.length;
     }
 
     /** A fresh network with these exact parameters, updater state and counters. */
-    public MultiLayerNetwork build() {
-        MultiLayerConfiguration conf = MultiLayerConfiguration.fromJson(configurationJson);
-        conf.setIterationCount(iteration);
-        conf.setEpochCount(epoch);
-        MultiLayerNetwork net = new MultiLayerNetwork(conf);
-        net.init(Nd4j.createFromArray(parameters).reshape(1, parameters.length), false);
+    public Net net() {
+        Net net = config.at(parameters, iteration, epoch);
         if (updaterState.length > 0) {
-            INDArray view = net.getUpdater(true).getStateViewArray();
+            INDArray view = net.updaterState();
             if (view == null || view.length() != updaterState.length) {
                 throw new IllegalStateException("updater state of " + updaterState.length
                         + " values does not fit the network's updater (" + (view == null ? 0 : view.length()) + ")");
@@ -69,5 +69,10 @@ public record NetworkSnapshot(String configurationJson, float[] parameters, floa
             view.assign(Nd4j.createFromArray(updaterState).reshape(view.shape()));
         }
         return net;
+    }
+
+    /** As {@link #net()}, for a network known to be a stack (the diffusion denoiser, tests). */
+    public MultiLayerNetwork build() {
+        return net().stack();
     }
 }

@@ -81,6 +81,19 @@ public record Optimizer(String rule, double learningRate, double momentum, doubl
      * A copy of {@code configuration} whose every trainable layer uses this optimiser (weights and
      * biases alike: SalUn's saliency and mask cover every trainable parameter).
      */
+    public NetworkConfig applyTo(NetworkConfig configuration) {
+        return configuration.editLayers(layerConf -> {
+            Layer layer = layerConf.getLayer();
+            if (layer instanceof BaseLayer base) {
+                base.setIUpdater(updater());
+                base.setBiasUpdater(null);
+                base.setRegularization(regularization());
+                base.setRegularizationBias(regularization());
+            }
+        });
+    }
+
+    /** As {@link #applyTo(NetworkConfig)}, for a stack. */
     public MultiLayerConfiguration applyTo(MultiLayerConfiguration configuration) {
         MultiLayerConfiguration copy = MultiLayerConfiguration.fromJson(configuration.toJson());
         for (NeuralNetConfiguration layerConf : copy.getConfs()) {

@@ -3,8 +3,7 @@ package io.salun.report;
 import io.salun.mask.Bitset;
 import io.salun.mask.SaliencyMask;
 import io.salun.model.NetworkSnapshot;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.nd4j.linalg.api.ndarray.INDArray;
+import io.salun.model.Net;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -18,21 +17,18 @@ public final class MaskLayers {
 
     /** Rows {layer, param, count, fraction} in the order of the flattened parameters. */
     public static List<Map<String, Object>> fractions(Bitset mask, NetworkSnapshot network) {
-        MultiLayerNetwork net = network.build();
         List<Map<String, Object>> layers = new ArrayList<>();
-        int offset = 0;
-        for (int i = 0; i < net.getnLayers(); i++) {
-            for (Map.Entry<String, INDArray> p : net.getLayer(i).paramTable().entrySet()) {
-                int n = (int) p.getValue().length();
-                Map<String, Object> row = new LinkedHashMap<>();
-                row.put("layer", i);
-                row.put("type", net.getLayer(i).conf().getLayer().getClass().getSimpleName());
-                row.put("param", p.getKey());
-                row.put("count", n);
-                row.put("fraction", SaliencyMask.fractionSet(mask, offset, offset + n));
-                layers.add(row);
-                offset += n;
-            }
+        long offset = 0;
+        boolean graph = network.config().graph();
+        for (Net.Block b : network.net().blocks()) {
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("layer", graph ? b.layer() : (Object) b.index());
+            row.put("type", b.conf().getClass().getSimpleName());
+            row.put("param", b.param());
+            row.put("count", b.length());
+            row.put("fraction", SaliencyMask.fractionSet(mask, (int) offset, (int) (offset + b.length())));
+            layers.add(row);
+            offset += b.length();
         }
         if (offset != mask.size()) {
             throw new IllegalStateException("parameter blocks cover " + offset + " of " + mask.size() + " mask bits");

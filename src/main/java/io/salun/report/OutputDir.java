@@ -201,7 +201,7 @@ public final class OutputDir implements AutoCloseable {
     }
 
     /** Writes {@code model.zip} (reproducible bytes, without updater state). */
-    public void writeModel(org.deeplearning4j.nn.multilayer.MultiLayerNetwork net) {
+    public void writeModel(org.deeplearning4j.nn.api.Model net) {
         write("model.zip", out -> io.salun.model.ModelStore.write(net, false, out));
     }
 

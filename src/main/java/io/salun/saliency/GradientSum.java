@@ -2,7 +2,7 @@ package io.salun.saliency;
 
 import io.salun.data.Shard;
 import io.salun.train.Minibatch;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import io.salun.model.Net;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 import java.io.Serializable;
@@ -72,15 +72,12 @@ public final class GradientSum implements Serializable {
      * Sums the gradient of {@code net}'s loss over every row of {@code shard} (true labels), in
      * minibatches of {@code batchSize}. The network should be in inference form (no dropout).
      */
-    public static GradientSum over(MultiLayerNetwork net, Shard shard, int batchSize, int classes) {
+    public static GradientSum over(Net net, Shard shard, int batchSize, int classes) {
         GradientSum total = empty((int) net.numParams());
         for (int from = 0; from < shard.size(); from += batchSize) {
             int to = Math.min(shard.size(), from + batchSize);
             Minibatch batch = Minibatch.inOrder(shard, from, to, classes);
-            net.setInput(batch.features());
-            net.setLabels(batch.labels());
-            net.computeGradientAndScore();
-            total.add(net.gradient().gradient(), batch.size());
+            total.add(net.gradient(batch.features(), batch.labels()), batch.size());
         }
         net.clear();
         return total;

@@ -8,11 +8,10 @@ import io.salun.model.NetworkSnapshot;
 import io.salun.spark.ShardAggregate;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.Layer;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import io.salun.model.Net;
 
 import java.util.Optional;
 
@@ -29,7 +28,7 @@ public final class SaliencyStage {
     /** The summed loss gradient of one shard at a network built for its task. */
     @FunctionalInterface
     public interface Kernel extends java.io.Serializable {
-        GradientSum over(MultiLayerNetwork net, Shard shard);
+        GradientSum over(Net net, Shard shard);
     }
 
     /** The summed gradient of {@code kernel} at {@code network}, over every partition of {@code forget}. */
@@ -39,9 +38,9 @@ public final class SaliencyStage {
             if (!shards.hasNext()) {
                 return Optional.empty();
             }
-            GradientSum sum = kernel.over(net.build(), shards.next());
+            GradientSum sum = kernel.over(net.net(), shards.next());
             while (shards.hasNext()) {
-                sum = sum.merge(kernel.over(net.build(), shards.next()));
+                sum = sum.merge(kernel.over(net.net(), shards.next()));
             }
             return Optional.of(sum);
         }, GradientSum::merge, treeDepth);
@@ -66,17 +65,16 @@ public final class SaliencyStage {
      * rather than given a subtly different mask.
      */
     static NetworkSnapshot inferenceForm(NetworkSnapshot snapshot) {
-        MultiLayerConfiguration conf = MultiLayerConfiguration.fromJson(snapshot.configurationJson());
-        for (NeuralNetConfiguration layerConf : conf.getConfs()) {
+        for (NeuralNetConfiguration layerConf : snapshot.config().layers()) {
             Layer layer = layerConf.getLayer();
             if (layer instanceof BatchNormalization) {
                 throw new InvalidInputException("model: layer '" + layer.getLayerName()
                         + "' is BatchNormalization; the saliency pass needs inference-mode gradients, which "
                         + "DL4J cannot compute for BatchNorm — use a model without BatchNorm");
             }
-            layer.setIDropout(null);
         }
-        return new NetworkSnapshot(conf.toJson(), snapshot.parameters(), new float[0],
-                snapshot.iteration(), snapshot.epoch());
+        return new NetworkSnapshot(snapshot.config().editLayers(c -> c.getLayer().setIDropout(null)), snapshot.parameters(),
+                new float[0], snapshot.iteration(), snapshot.epoch());
     }
+
 }

@@ -1,7 +1,7 @@
 package io.salun.train;
 
 import org.deeplearning4j.nn.api.Model;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import io.salun.model.Net;
 import org.deeplearning4j.optimize.api.BaseTrainingListener;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.ops.transforms.Transforms;
@@ -25,7 +25,7 @@ import java.io.Serializable;
 public sealed interface GradientTerm extends Serializable {
 
     /** Hooks the term into {@code net}'s steps; call before attaching a mask. */
-    void attach(MultiLayerNetwork net);
+    void attach(Net net);
 
     String name();
 
@@ -36,7 +36,7 @@ public sealed interface GradientTerm extends Serializable {
 
     record None() implements GradientTerm {
         @Override
-        public void attach(MultiLayerNetwork net) {
+        public void attach(Net net) {
         }
 
         @Override
@@ -47,7 +47,7 @@ public sealed interface GradientTerm extends Serializable {
 
     record Ascent() implements GradientTerm {
         @Override
-        public void attach(MultiLayerNetwork net) {
+        public void attach(Net net) {
             net.addListeners(new BaseTrainingListener() {
                 @Override
                 public void onGradientCalculation(Model model) {
@@ -76,14 +76,14 @@ public sealed interface GradientTerm extends Serializable {
         }
 
         @Override
-        public void attach(MultiLayerNetwork net) {
+        public void attach(Net net) {
             net.addListeners(new BaseTrainingListener() {
                 @Override
                 public void onGradientCalculation(Model model) {
-                    MultiLayerNetwork m = (MultiLayerNetwork) model;
-                    double scale = alphaAt(m.getIterationCount()) * m.batchSize();
+                    Net m = Net.of(model);
+                    double scale = alphaAt(m.iteration()) * m.batchSize();
                     if (scale > 0) {
-                        INDArray g = m.gradient().gradient();
+                        INDArray g = model.gradient().gradient();
                         g.addi(Transforms.sign(m.params(), true).reshape(g.shape()).muli(scale));
                     }
                 }
@@ -109,13 +109,12 @@ public sealed interface GradientTerm extends Serializable {
         }
 
         @Override
-        public void attach(MultiLayerNetwork net) {
+        public void attach(Net net) {
             net.addListeners(new BaseTrainingListener() {
                 @Override
                 public void onGradientCalculation(Model model) {
-                    MultiLayerNetwork m = (MultiLayerNetwork) model;
-                    INDArray g = m.gradient().gradient();
-                    double bound = maxNorm * m.batchSize();
+                    INDArray g = model.gradient().gradient();
+                    double bound = maxNorm * Net.of(model).batchSize();
                     double norm = g.norm2Number().doubleValue();
                     if (norm > bound) {
                         g.muli(bound / norm);

@@ -2,7 +2,7 @@ package io.salun.train;
 
 import io.salun.config.Seeds;
 import io.salun.data.Shard;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import io.salun.model.Net;
 
 /**
  * Which label each training row is fitted to in an epoch.
@@ -23,7 +23,7 @@ public interface Labelling extends Targets {
 
     /** Features and one-hot labels; the network is not consulted. */
     @Override
-    default Minibatch minibatch(MultiLayerNetwork net, Shard shard, int[] order, int from, int to, int classes, int epoch) {
+    default Minibatch minibatch(Net net, Shard shard, int[] order, int from, int to, int classes, int epoch) {
         return Minibatch.of(shard, order, from, to, classes, row -> label(shard, row, epoch));
     }
 

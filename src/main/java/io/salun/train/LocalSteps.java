@@ -5,7 +5,7 @@ import io.salun.data.Shard;
 import io.salun.mask.Bitset;
 import io.salun.mask.MaskedUpdate;
 import io.salun.model.NetworkSnapshot;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import io.salun.model.Net;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -47,7 +47,7 @@ public final class LocalSteps {
         }
         int lastBatch = Math.min(batches, firstBatch + round.localSteps());
         Nd4j.getRandom().setSeed(Seeds.derive(round.seed(), round.stage() + "/nd4j", round.epoch(), round.round(), partition));
-        MultiLayerNetwork net = snapshot.build();
+        Net net = snapshot.net();
         if (!round.term().afterMask()) {
             round.term().attach(net);
         }
@@ -63,13 +63,13 @@ public final class LocalSteps {
             int to = Math.min(shard.size(), from + round.batchSize());
             Minibatch batch = round.targets().minibatch(net, shard, order, from, to, round.classes(), round.epoch());
             // DL4J's score adds the L2/weight-decay penalty; report the data loss
-            double penalty = net.calcRegularizationScore(true);
+            double penalty = net.regularizationScore();
             net.fit(batch.features(), batch.labels());
             lossTotal += (net.score() - penalty) * batch.size();
             examples += batch.size();
         }
         float[] params = net.params().data().asFloat();
-        INDArray state = net.getUpdater(true).getStateViewArray();
+        INDArray state = net.updaterState();
         float[] updater = state == null ? new float[0] : state.data().asFloat();
         return result.add(params, updater, examples, lastBatch - firstBatch, lossTotal);
     }

@@ -1,7 +1,7 @@
 package io.salun.train;
 
 import io.salun.data.Shard;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import io.salun.model.Net;
 
 import java.io.Serializable;
 
@@ -18,7 +18,7 @@ public interface Targets extends Serializable {
      * The minibatch of rows {@code order[from..to)} of {@code shard} in {@code epoch}; {@code net} is the
      * network being trained, at its current parameters (targets that depend on the model read it).
      */
-    Minibatch minibatch(MultiLayerNetwork net, Shard shard, int[] order, int from, int to, int classes, int epoch);
+    Minibatch minibatch(Net net, Shard shard, int[] order, int from, int to, int classes, int epoch);
 
     /** Short name for logs and reports. */
     String name();

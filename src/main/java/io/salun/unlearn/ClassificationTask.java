@@ -61,7 +61,7 @@ public record ClassificationTask(ForgetScenario scenario, int classes, double ra
     }
 
     /** The cached sets every method draws from, with the original model they start from. */
-    public Unlearning.Inputs inputs(NetworkSnapshot original, org.deeplearning4j.nn.conf.MultiLayerConfiguration configuration,
+    public Unlearning.Inputs inputs(NetworkSnapshot original, io.salun.model.NetworkConfig configuration,
                                     long seed) {
         return new Unlearning.Inputs(original, configuration, scenario.all(), scenario.forget(), scenario.retain(), classes,
                 seed, treeDepth);

@@ -7,8 +7,7 @@ import io.salun.train.GradientTerm;
 import io.salun.train.Labelling;
 import io.salun.train.ParameterAveraging;
 import org.apache.spark.api.java.JavaRDD;
-import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import io.salun.model.NetworkConfig;
 
 import java.util.Optional;
 
@@ -21,7 +20,7 @@ public final class Unlearning {
     }
 
     /** The original model and the cached sets every method draws from. */
-    public record Inputs(NetworkSnapshot original, MultiLayerConfiguration originalConfiguration,
+    public record Inputs(NetworkSnapshot original, NetworkConfig originalConfiguration,
                          JavaRDD<Shard> all, JavaRDD<Shard> forget, JavaRDD<Shard> retain,
                          int classes, long seed, int treeDepth) {
     }
@@ -59,12 +58,10 @@ public final class Unlearning {
             case L1 -> new GradientTerm.L1Decay(recipe.l1Alpha(),
                     (long) recipe.epochs() * ParameterAveraging.stepsPerEpoch(data, recipe.batchSize()));
         };
-        MultiLayerConfiguration conf = recipe.optimizer().applyTo(in.originalConfiguration());
+        NetworkConfig conf = recipe.optimizer().applyTo(in.originalConfiguration());
         NetworkSnapshot start;
         if (method == Method.RETRAIN) {
-            MultiLayerNetwork fresh = new MultiLayerNetwork(conf);
-            fresh.init();
-            start = NetworkSnapshot.of(fresh);
+            start = NetworkSnapshot.of(conf.init(0, 0));
         } else {
             start = NetworkSnapshot.fresh(conf, in.original().parameters());
         }

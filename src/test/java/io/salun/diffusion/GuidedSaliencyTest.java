@@ -53,7 +53,7 @@ class GuidedSaliencyTest {
             examples.add(new Example(40 + i, i % K, x, true));
         }
         Shard shard = Shard.pack(examples.iterator());
-        double[] g = GuidedSaliency.over(net, shard, 2, K, W, SEED, NoiseSchedule.DDPM).result();
+        double[] g = GuidedSaliency.over(io.salun.model.Net.of(net), shard, 2, K, W, SEED, NoiseSchedule.DDPM).result();
 
         INDArray params = net.params();
         double h = 1e-6;

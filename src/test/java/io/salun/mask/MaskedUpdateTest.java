@@ -42,7 +42,7 @@ class MaskedUpdateTest {
             }
         }
         float[] before = net.params().dup().data().asFloat();
-        MaskedUpdate.attach(net, mask);
+        MaskedUpdate.attach(io.salun.model.Net.of(net), mask);
 
         for (int step = 0; step < 30; step++) {
             INDArray x = uniform(step, 16, 64);
@@ -67,7 +67,7 @@ class MaskedUpdateTest {
         INDArray state = net.getUpdater().getStateViewArray();
         if (state != null) {
             float[] s = state.data().asFloat();
-            INDArray layout = MaskedUpdate.stateMask(net, mask.toFloatMask());
+            INDArray layout = MaskedUpdate.stateMask(io.salun.model.Net.of(net), mask.toFloatMask());
             float[] sm = layout.data().asFloat();
             int nonZeroTrainable = 0;
             for (int i = 0; i < s.length; i++) {
@@ -91,10 +91,10 @@ class MaskedUpdateTest {
         int target = n - 2; // an output-layer bias
         Bitset only = new Bitset(n);
         only.set(target);
-        MaskedUpdate.attach(net, only);
+        MaskedUpdate.attach(io.salun.model.Net.of(net), only);
         net.fit(uniform(5, 8, 16), Nd4j.eye(3).getRows(0, 1, 2, 0, 1, 2, 0, 1));
         float[] s = net.getUpdater().getStateViewArray().data().asFloat();
-        float[] layout = MaskedUpdate.stateMask(net, only.toFloatMask()).data().asFloat();
+        float[] layout = MaskedUpdate.stateMask(io.salun.model.Net.of(net), only.toFloatMask()).data().asFloat();
         int setInLayout = 0;
         for (int i = 0; i < s.length; i++) {
             if (layout[i] == 1f) {

@@ -76,10 +76,10 @@ class GradientSumTest {
     void sumDoesNotDependOnBatchSize() {
         MultiLayerNetwork net = network(DataType.FLOAT);
         Shard shard = shard(45, 1);
-        GradientSum whole = GradientSum.over(net, shard, shard.size(), K);
+        GradientSum whole = GradientSum.over(io.salun.model.Net.of(net), shard, shard.size(), K);
         assertEquals(net.numParams(), whole.result().length);
         for (int batch : new int[] {1, 7, 44, 1000}) {
-            GradientSum sum = GradientSum.over(net, shard, batch, K);
+            GradientSum sum = GradientSum.over(io.salun.model.Net.of(net), shard, batch, K);
             assertEquals(45, sum.examples(), "batch " + batch);
             assertClose(whole.result(), sum.result(), 1e-5, "batch " + batch + " vs whole shard");
         }
@@ -100,7 +100,7 @@ class GradientSumTest {
                 expected[j] += g[j];
             }
         }
-        double[] actual = GradientSum.over(net, shard, 8, K).result();
+        double[] actual = GradientSum.over(io.salun.model.Net.of(net), shard, 8, K).result();
         assertClose(expected, actual, 1e-5, "per-example sum");
         assertTrue(maxAbs(expected) > 1e-3, "gradient is suspiciously small");
     }
@@ -113,7 +113,7 @@ class GradientSumTest {
     void sumMatchesFiniteDifferencesOfTheSummedLoss() {
         MultiLayerNetwork net = network(DataType.DOUBLE);
         Shard shard = shard(25, 3);
-        double[] g = GradientSum.over(net, shard, 7, K).result();
+        double[] g = GradientSum.over(io.salun.model.Net.of(net), shard, 7, K).result();
         int n = g.length;
         double scale = maxAbs(g);
 
@@ -162,13 +162,13 @@ class GradientSumTest {
         Shard shard = shard(40, 5);
         Shard left = slice(shard, 0, 17);
         Shard right = slice(shard, 17, 40);
-        GradientSum a = GradientSum.over(net, left, 5, K);
-        GradientSum b = GradientSum.over(net, right, 5, K);
+        GradientSum a = GradientSum.over(io.salun.model.Net.of(net), left, 5, K);
+        GradientSum b = GradientSum.over(io.salun.model.Net.of(net), right, 5, K);
         assertEquals(17, a.examples());
         assertEquals(23, b.examples());
         GradientSum merged = a.merge(b);
         assertEquals(40, merged.examples());
-        assertClose(GradientSum.over(net, shard, 5, K).result(), merged.result(), 1e-5, "merged halves");
+        assertClose(GradientSum.over(io.salun.model.Net.of(net), shard, 5, K).result(), merged.result(), 1e-5, "merged halves");
 
         GradientSum empty = GradientSum.empty((int) net.numParams());
         assertEquals(0, empty.examples());
@@ -177,7 +177,7 @@ class GradientSumTest {
         assertArrayEquals(before, merged.merge(GradientSum.empty((int) net.numParams())).result(), 0.0,
                 "merging the empty sum changes nothing");
         assertEquals(40, merged.examples());
-        assertTrue(Arrays.stream(GradientSum.over(net, slice(shard, 0, 0), 5, K).result()).allMatch(v -> v == 0.0),
+        assertTrue(Arrays.stream(GradientSum.over(io.salun.model.Net.of(net), slice(shard, 0, 0), 5, K).result()).allMatch(v -> v == 0.0),
                 "an empty shard sums to zero");
     }
 

@@ -51,7 +51,7 @@ class SaliencySparkTest extends LocalSparkTest {
         // single JVM: the same 300 records, read directly, one example at a time through plain DL4J
         LabeledImages data = IdxReader.read(images, labels, 0, 300, sc.hadoopConfiguration());
         Shard all = shardOf(data);
-        double[] single = GradientSum.over(lenet.build(), all, 1, 10).result();
+        double[] single = GradientSum.over(lenet.net(), all, 1, 10).result();
 
         double maxAbs = 0;
         double maxErr = 0;

@@ -30,7 +30,7 @@ class ClipNormTest {
                 .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MSE).nOut(3).activation(Activation.IDENTITY).build())
                 .setInputType(InputType.feedForward(4)).build());
         net.init();
-        new GradientTerm.ClipNorm(maxNorm).attach(net);
+        new GradientTerm.ClipNorm(maxNorm).attach(io.salun.model.Net.of(net));
         INDArray before = net.params().dup();
         net.fit(x, y);
         return net.params().sub(before);

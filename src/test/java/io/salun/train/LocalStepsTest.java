@@ -66,7 +66,7 @@ class LocalStepsTest {
         MultiLayerConfiguration conf = Architecture.MLP.configuration(ROWS, COLS, K, 3L, optimizer);
         MultiLayerNetwork net = new MultiLayerNetwork(conf);
         net.init();
-        return NetworkSnapshot.fresh(conf, net.params().dup().data().asFloat());
+        return NetworkSnapshot.fresh(io.salun.model.NetworkConfig.of(conf), net.params().dup().data().asFloat());
     }
 
     private static Labelling labelling() {

@@ -53,14 +53,14 @@ class MethodsSparkTest {
         Optimizer sgd = new Optimizer("sgd", 0.05, 0.9, 5e-4, 0);
         MultiLayerNetwork init = new MultiLayerNetwork(Architecture.MLP.configuration(28, 28, K, 2, sgd));
         init.init();
-        Unlearning.Inputs untrained = new Unlearning.Inputs(NetworkSnapshot.of(init), init.getLayerWiseConfigurations(),
+        Unlearning.Inputs untrained = new Unlearning.Inputs(NetworkSnapshot.of(init), io.salun.model.NetworkConfig.of(init.getLayerWiseConfigurations()),
                 all, forget, retain, K, 3, 2);
         // the "original": the engine's own training on all of D, from the configuration's initialisation
         Recipe training = new Recipe(sgd, 6, 32, 4, DataOrder.MIXED, true, 0);
         Unlearning.Inputs onD = new Unlearning.Inputs(untrained.original(), untrained.originalConfiguration(),
                 all, forget, all, K, 3, 2);
         NetworkSnapshot original = train(Method.RETRAIN, Optional.empty(), training, onD);
-        inputs = new Unlearning.Inputs(original, init.getLayerWiseConfigurations(), all, forget, retain, K, 3, 2);
+        inputs = new Unlearning.Inputs(original, io.salun.model.NetworkConfig.of(init.getLayerWiseConfigurations()), all, forget, retain, K, 3, 2);
         mask = SaliencyStage.mask(sc, original, forget, 100, K, 0.5, 2);
     }
 
