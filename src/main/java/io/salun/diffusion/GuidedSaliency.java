@@ -85,6 +85,7 @@ public final class GuidedSaliency {
     /** The SalUn-gen mask: the top {@code ratio} of the summed guided-loss gradient's magnitudes. */
     public static Bitset mask(JavaSparkContext sc, NetworkSnapshot model, JavaRDD<Shard> forget, int batchSize,
                               int classes, double guidance, double ratio, long seed, int treeDepth) {
-        return SaliencyMask.topK(gradientSum(sc, model, forget, batchSize, classes, guidance, seed, treeDepth).result(), ratio);
+        return SaliencyMask.topK(gradientSum(sc, model, forget, batchSize, classes, guidance, seed, treeDepth).result(), ratio,
+                io.salun.model.ParameterRoles.statistics(model));
     }
 }

@@ -51,8 +51,12 @@ public final class JobSettings {
     public static final Setting<Integer> DATA_CLASSES = C.add(Setting.integer("data.classes", 10, 2, 100_000,
             "number of classes K of a model trained from scratch"));
 
-    public static final Setting<String> MODEL_ARCH = C.add(Setting.oneOf("model.arch", "lenet", List.of("lenet", "mlp"),
-            "architecture of a model trained from scratch"));
+    public static final Setting<String> MODEL_ARCH = C.add(Setting.oneOf("model.arch", "lenet",
+            List.of("lenet", "mlp", "resnet18"), "architecture of a model trained from scratch, or of the PyTorch"
+                    + " weights (safetensors) at model.path: lenet, mlp, resnet18 (CIFAR form, BatchNorm)"));
+    public static final Setting<Integer> MODEL_WIDTH = C.add(Setting.integer("model.width", 64, 1, 4096,
+            "resnet18: base width of its four stages (w, 2w, 4w, 8w); 64 is ResNet-18 (11.17 M parameters), 16 a"
+                    + " sixteenth of the cost"));
     public static final Setting<Optional<String>> MODEL_PATH = C.add(Setting.optionalString("model.path",
             "the original model (DL4J zip, Hadoop URI); empty: work/models/<arch>-<hash of the training settings>.zip"));
     public static final Setting<Boolean> TRAIN_IF_MISSING = C.add(Setting.bool("model.train-if-missing", false,
@@ -224,5 +228,5 @@ public final class JobSettings {
      * their defaults, so the keys of models trained before they existed stay valid.
      */
     public static final List<Setting<?>> TRAINING_KEYS_IF_SET = List.of(DATA_FORMAT, DATA_TRAIN, DATA_TEST,
-            DATA_HEIGHT, DATA_WIDTH, DATA_CHANNELS, DATA_LAYOUT);
+            DATA_HEIGHT, DATA_WIDTH, DATA_CHANNELS, DATA_LAYOUT, MODEL_WIDTH);
 }

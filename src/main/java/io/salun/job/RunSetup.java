@@ -185,7 +185,7 @@ final class RunSetup {
         int classes = classes(original, data, modelPath, "model.path");
         NetworkSnapshot theta0 = NetworkSnapshot.of(original);
         if (masked) {
-            SaliencyMask.requireKeepsSome(ratio, theta0.size(), "saliency.ratio");
+            SaliencyMask.requireKeepsSome(ratio, trainable(original), "saliency.ratio");
         }
         Manifest manifest = inputs(sc, settings, command, Map.of("originalModel", modelPath), Optional.of(spec));
         Optional<Checkpoints> checkpoints = checkpoints(sc, settings, output, manifest);
@@ -199,6 +199,15 @@ final class RunSetup {
                         task.inputs(theta0, original.config(), seed)));
             }
         });
+    }
+
+    /** How many of {@code net}'s parameters are trainable (all but BatchNorm's running statistics). */
+    static int trainable(Net net) {
+        int n = 0;
+        for (boolean statistics : io.salun.model.ParameterRoles.statistics(net)) {
+            n += statistics ? 0 : 1;
+        }
+        return n;
     }
 
     static ForgetSpec forgetSpec(Settings settings) {

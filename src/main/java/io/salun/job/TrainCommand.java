@@ -72,7 +72,8 @@ public final class TrainCommand {
         long seed = settings.get(JobSettings.SEED);
         Architecture arch = Architecture.parse(settings.get(JobSettings.MODEL_ARCH));
         Optimizer optimizer = Recipes.training(settings).optimizer();
-        Net init = arch.network(data.rows(), data.cols(), data.channels(), classes, seed, optimizer);
+        Net init = arch.network(data.rows(), data.cols(), data.channels(), classes, seed, optimizer,
+                settings.get(JobSettings.MODEL_WIDTH));
         LOG.info("train: {} with {} parameters, {}", arch, init.numParams(), optimizer);
         JavaRDD<Shard> train = Shards.cache(data.training(), "D shards");
         JavaRDD<Shard> test = Shards.cache(data.test(), "Dt shards");

@@ -77,7 +77,7 @@ public final class UnlearnDiffusionCommand {
             MultiLayerNetwork ddpm = TrainDiffusionCommand.loadOrTrain(sc, settings, data);
             int modelClasses = Denoiser.check(ddpm, d, "diffusion.model", diffusionPath);
             if (methods.contains("salun")) {
-                SaliencyMask.requireKeepsSome(ratio, (int) ddpm.numParams(), "diffusion.saliency-ratio");
+                SaliencyMask.requireKeepsSome(ratio, RunSetup.trainable(Net.of(ddpm)), "diffusion.saliency-ratio");
             }
             if (modelClasses != classes) {
                 throw new InvalidInputException("diffusion.model: " + diffusionPath + " generates " + modelClasses

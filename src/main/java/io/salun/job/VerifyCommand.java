@@ -143,9 +143,9 @@ final class VerifyCommand {
             problems.add("the frozen parameters were not checked: the files above must verify first");
         } else {
             Bitset mask = MaskFile.read(new Path(dir, "mask.bin").toString(), conf);
-            float[] original = ModelStore.load(manifest.at("/inputs/originalModel/uri").asText(), "originalModel", conf)
+            float[] original = ModelStore.loadNet(manifest.at("/inputs/originalModel/uri").asText(), "originalModel", conf)
                     .params().toFloatVector();
-            float[] unlearned = ModelStore.load(new Path(dir, "model.zip").toString(), "model.zip", conf)
+            float[] unlearned = ModelStore.loadNet(new Path(dir, "model.zip").toString(), "model.zip", conf)
                     .params().toFloatVector();
             if (original.length != unlearned.length || original.length != mask.size()) {
                 problems.add("mask.bin has " + mask.size() + " bits but the models have " + original.length + " and "
@@ -161,6 +161,10 @@ final class VerifyCommand {
                             + trainable.asLong());
                 }
                 checked.add((mask.size() - mask.cardinality()) + " frozen parameters bit-identical to the original");
+                long statistics = report == null ? 0 : report.at("/mask/statistics").asLong(0);
+                if (statistics > 0) {
+                    checked.add(statistics + " BatchNorm running statistics free to move (never frozen)");
+                }
             }
         }
         return new Verdict(problems, checked);

@@ -49,6 +49,22 @@ public enum Architecture {
                     .setInputType(InputType.feedForward((long) rows * cols * channels))
                     .build();
         }
+    },
+    /** ResNet-18, CIFAR form ({@link ResNet18}): a computation graph, base width {@code model.width}. */
+    RESNET18 {
+        @Override
+        public MultiLayerConfiguration configuration(int rows, int cols, int channels, int classes, long seed,
+                                                     Optimizer optimizer) {
+            throw new UnsupportedOperationException("resnet18 is a computation graph: use network(...)");
+        }
+
+        @Override
+        public Net network(int rows, int cols, int channels, int classes, long seed, Optimizer optimizer, int width) {
+            org.deeplearning4j.nn.graph.ComputationGraph g = new org.deeplearning4j.nn.graph.ComputationGraph(
+                    ResNet18.configuration(rows, cols, channels, classes, width, seed, optimizer));
+            g.init();
+            return Net.of(g);
+        }
     };
 
     /**
@@ -63,15 +79,18 @@ public enum Architecture {
         return configuration(rows, cols, 1, classes, seed, optimizer);
     }
 
-    /** A freshly initialised network of this architecture (its seed decides the weights). */
-    public Net network(int rows, int cols, int channels, int classes, long seed, Optimizer optimizer) {
+    /**
+     * A freshly initialised network of this architecture (its seed decides the weights);
+     * {@code width} is the base width of architectures that have one (resnet18), ignored otherwise.
+     */
+    public Net network(int rows, int cols, int channels, int classes, long seed, Optimizer optimizer, int width) {
         org.deeplearning4j.nn.multilayer.MultiLayerNetwork net = new org.deeplearning4j.nn.multilayer.MultiLayerNetwork(
                 configuration(rows, cols, channels, classes, seed, optimizer));
         net.init();
         return Net.of(net);
     }
 
-    /** Parses a setting value ({@code lenet}, {@code mlp}). */
+    /** Parses a setting value ({@code lenet}, {@code mlp}, {@code resnet18}). */
     public static Architecture parse(String name) {
         return valueOf(name.trim().toUpperCase(Locale.ROOT));
     }

@@ -87,7 +87,7 @@ public record NetworkConfig(String json, boolean graph) implements Serializable 
             if (parameters == null) {
                 g.init();
             } else {
-                g.init(Nd4j.createFromArray(parameters).reshape(1, parameters.length), false);
+                g.init(flat(parameters, c.getDataType()), false);
             }
             return Net.of(g);
         }
@@ -98,8 +98,14 @@ public record NetworkConfig(String json, boolean graph) implements Serializable 
         if (parameters == null) {
             n.init();
         } else {
-            n.init(Nd4j.createFromArray(parameters).reshape(1, parameters.length), false);
+            n.init(flat(parameters, c.getDataType()), false);
         }
         return Net.of(n);
+    }
+
+    /** The parameters as the row vector a network of {@code type} is initialised with. */
+    private static org.nd4j.linalg.api.ndarray.INDArray flat(float[] parameters, org.nd4j.linalg.api.buffer.DataType type) {
+        org.nd4j.linalg.api.ndarray.INDArray p = Nd4j.createFromArray(parameters).reshape(1, parameters.length);
+        return p.dataType() == type ? p : p.castTo(type);
     }
 }

@@ -71,6 +71,20 @@ public record NetworkSnapshot(NetworkConfig config, float[] parameters, float[] 
         return net;
     }
 
+    /**
+     * The network as inference mode sees it, for the saliency pass (SALUN-SPEC §1 step 1):
+     * dropout removed, and every BatchNorm layer normalising with its running statistics in the
+     * gradient pass too ({@link InferenceBatchNormalization}; DL4J's own layer always uses batch
+     * statistics when it computes a gradient). Same parameter layout, so the gradient lines up
+     * with {@code params()}; no updater state.
+     */
+    public NetworkSnapshot inferenceForm() {
+        String json = config.json().replace("\"" + org.deeplearning4j.nn.conf.layers.BatchNormalization.class.getName() + "\"",
+                "\"" + InferenceBatchNormalization.class.getName() + "\"");
+        NetworkConfig inference = new NetworkConfig(json, config.graph()).editLayers(c -> c.getLayer().setIDropout(null));
+        return new NetworkSnapshot(inference, parameters, new float[0], iteration, epoch);
+    }
+
     /** As {@link #net()}, for a network known to be a stack (the diffusion denoiser, tests). */
     public MultiLayerNetwork build() {
         return net().stack();

@@ -4,6 +4,7 @@ import io.salun.mask.Bitset;
 import io.salun.mask.SaliencyMask;
 import io.salun.model.NetworkSnapshot;
 import io.salun.model.Net;
+import io.salun.model.ParameterRoles;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -25,6 +26,7 @@ public final class MaskLayers {
             row.put("layer", graph ? b.layer() : (Object) b.index());
             row.put("type", b.conf().getClass().getSimpleName());
             row.put("param", b.param());
+            row.put("role", ParameterRoles.isStatistics(b) ? "statistics" : "trainable");
             row.put("count", b.length());
             row.put("fraction", SaliencyMask.fractionSet(mask, (int) offset, (int) (offset + b.length())));
             layers.add(row);
@@ -36,11 +38,23 @@ public final class MaskLayers {
         return layers;
     }
 
-    /** The per-block mask fractions as a bar chart (a data URI). */
+    /** How many of the network's parameters are BatchNorm running statistics. */
+    public static long statistics(NetworkSnapshot network) {
+        long n = 0;
+        for (Net.Block b : network.net().blocks()) {
+            n += ParameterRoles.isStatistics(b) ? b.length() : 0;
+        }
+        return n;
+    }
+
+    /** The per-block mask fractions of trainable blocks as a bar chart (a data URI). */
     public static String chart(List<Map<String, Object>> layers) {
         List<String> labels = new ArrayList<>();
         List<Double> fractions = new ArrayList<>();
         for (Map<String, Object> l : layers) {
+            if ("statistics".equals(l.get("role"))) {
+                continue;
+            }
             labels.add(label(l));
             fractions.add((Double) l.get("fraction"));
         }
@@ -55,6 +69,7 @@ public final class MaskLayers {
             case "ConvolutionLayer" -> "conv";
             case "DenseLayer" -> "dense";
             case "OutputLayer" -> "out";
+            case "BatchNormalization" -> "bn";
             default -> type;
         };
         return kind + row.get("layer") + "." + row.get("param");

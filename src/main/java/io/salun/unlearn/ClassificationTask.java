@@ -39,8 +39,18 @@ public record ClassificationTask(ForgetScenario scenario, int classes, double ra
         long t0 = System.nanoTime();
         LOG.info("saliency: summing forget-set gradients over {} parameters", original.size());
         Bitset m = SaliencyStage.mask(sc, original, scenario.forget(), saliencyBatch, classes, ratio, treeDepth);
-        LOG.info("saliency: mask keeps {} of {} parameters ({} s)", m.cardinality(), m.size(),
-                String.format("%.1f", (System.nanoTime() - t0) / 1e9));
+        int statistics = 0;
+        for (boolean s : io.salun.model.ParameterRoles.statistics(original)) {
+            statistics += s ? 1 : 0;
+        }
+        if (statistics == 0) {
+            LOG.info("saliency: mask keeps {} of {} parameters ({} s)", m.cardinality(), m.size(),
+                    String.format("%.1f", (System.nanoTime() - t0) / 1e9));
+        } else {
+            LOG.info("saliency: mask keeps {} of {} trainable parameters; {} BatchNorm running statistics are not ranked"
+                    + " and keep updating ({} s)", m.cardinality() - statistics, m.size() - statistics, statistics,
+                    String.format("%.1f", (System.nanoTime() - t0) / 1e9));
+        }
         return m;
     }
 

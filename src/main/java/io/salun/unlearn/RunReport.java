@@ -40,8 +40,12 @@ public final class RunReport {
         report.put("originalModel", run.modelPath());
         report.put("counts", counts(run.spec(), run.split(), run.testCount()));
         Map<String, Object> m = new LinkedHashMap<>();
+        long statistics = MaskLayers.statistics(theta0);
         m.put("parameters", theta0.size());
+        m.put("statistics", statistics);
+        m.put("trainableParameters", theta0.size() - statistics);
         m.put("ratio", run.mask().isPresent() ? run.ratio() : null);
+        m.put("kept", run.mask().map(x -> (long) x.cardinality() - statistics).orElse(theta0.size() - statistics));
         m.put("trainable", run.mask().map(Bitset::cardinality).orElse(theta0.size()));
         m.put("file", run.mask().isPresent() ? "mask.bin" : null);
         m.put("layers", layers);
@@ -91,6 +95,8 @@ public final class RunReport {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("parameters", mask.get("parameters"));
         m.put("trainable", mask.get("trainable"));
+        m.put("statistics", mask.get("statistics"));
+        m.put("kept", mask.get("kept"));
         m.put("ratio", mask.get("ratio"));
         manifest.put("mask", m);
     }
