@@ -86,6 +86,6 @@ public final class GuidedSaliency {
     public static Bitset mask(JavaSparkContext sc, NetworkSnapshot model, JavaRDD<Shard> forget, int batchSize,
                               int classes, double guidance, double ratio, long seed, int treeDepth) {
         return SaliencyMask.topK(gradientSum(sc, model, forget, batchSize, classes, guidance, seed, treeDepth).result(), ratio,
-                io.salun.model.ParameterRoles.statistics(model));
+                io.salun.model.ParameterRoles.untrainable(model));
     }
 }

@@ -165,7 +165,7 @@ final class RunSetup {
     /** A classification run ready to train: everything the unlearn and benchmark commands share. */
     record Classification(Net original, NetworkSnapshot theta0, String modelPath, Manifest manifest,
                           Optional<Checkpoints> checkpoints, ForgetScenario scenario, ClassificationTask task,
-                          UnlearnRun<Metrics> run, Unlearning.Inputs inputs) {
+                          UnlearnRun<Metrics> run, Unlearning.Inputs inputs, List<Integer> inputShape) {
     }
 
     /**
@@ -196,7 +196,7 @@ final class RunSetup {
                         settings.get(JobSettings.EVAL_BATCH), settings.get(JobSettings.TREE_DEPTH));
                 UnlearnRun<Metrics> run = new UnlearnRun<>(sc, task, theta0, checkpoints);
                 return body.apply(new Classification(original, theta0, modelPath, manifest, checkpoints, scenario, task, run,
-                        task.inputs(theta0, original.config(), seed)));
+                        task.inputs(theta0, original.config(), seed), List.of(data.rows(), data.cols(), data.channels())));
             }
         });
     }
@@ -204,7 +204,7 @@ final class RunSetup {
     /** How many of {@code net}'s parameters are trainable (all but BatchNorm's running statistics). */
     static int trainable(Net net) {
         int n = 0;
-        for (boolean statistics : io.salun.model.ParameterRoles.statistics(net)) {
+        for (boolean statistics : io.salun.model.ParameterRoles.untrainable(net)) {
             n += statistics ? 0 : 1;
         }
         return n;

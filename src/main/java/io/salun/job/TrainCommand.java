@@ -21,6 +21,9 @@ import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import io.salun.model.Net;
+import io.salun.model.Safetensors;
+import io.salun.model.TorchWeights;
+import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -37,6 +40,10 @@ public final class TrainCommand {
 
     public static void run(JavaSparkContext sc, Settings settings) {
         String modelPath = ModelPaths.original(settings);
+        if (ModelStore.isSafetensors(modelPath)) {
+            throw new InvalidInputException("model.path: train writes a DL4J model zip, found " + modelPath
+                    + " (.safetensors); give the original's DL4J path, or bring PyTorch weights to unlearn");
+        }
         boolean overwrite = settings.get(JobSettings.OUTPUT_OVERWRITE);
         if (ModelStore.exists(modelPath, sc.hadoopConfiguration()) && !overwrite) {
             throw new InvalidInputException("model.path: " + modelPath + " already exists; choose another"
@@ -54,6 +61,9 @@ public final class TrainCommand {
      */
     static Net loadOrTrain(JavaSparkContext sc, Settings settings, Datasets data) {
         String modelPath = ModelPaths.original(settings);
+        if (ModelStore.isSafetensors(modelPath)) {
+            return loadTorch(settings, modelPath, data.rows(), data.cols(), data.channels(), sc.hadoopConfiguration());
+        }
         if (!ModelStore.exists(modelPath, sc.hadoopConfiguration())) {
             if (!settings.get(JobSettings.TRAIN_IF_MISSING)) {
                 throw new InvalidInputException("model.path: no model at " + modelPath + "; run the train command"
@@ -64,6 +74,27 @@ public final class TrainCommand {
             trainAndSave(sc, settings, data, modelPath);
         }
         return ModelStore.loadNet(modelPath, "model.path", sc.hadoopConfiguration());
+    }
+
+    /**
+     * The PyTorch weights at {@code modelPath} (safetensors) in the DL4J network of
+     * {@code model.arch} at {@code model.width}, for images of {@code rows × cols × channels}; its
+     * classes are the weights' own.
+     */
+    static Net loadTorch(Settings settings, String modelPath, int rows, int cols, int channels, Configuration conf) {
+        Architecture arch = Architecture.parse(settings.get(JobSettings.MODEL_ARCH));
+        if (arch != Architecture.LENET && arch != Architecture.RESNET18) {
+            throw new InvalidInputException("model.arch: PyTorch weights (" + modelPath + ") are read for lenet and"
+                    + " resnet18, found " + settings.get(JobSettings.MODEL_ARCH));
+        }
+        Map<String, Safetensors.Tensor> state = ModelStore.readSafetensors(modelPath, "model.path", conf);
+        int classes = TorchWeights.classes(state, arch, "model.path", modelPath);
+        Net net = arch.network(rows, cols, channels, classes, settings.get(JobSettings.SEED),
+                Recipes.training(settings).optimizer(), settings.get(JobSettings.MODEL_WIDTH), TorchWeights.normalises(state));
+        TorchWeights.load(state, net, arch, "model.path", modelPath);
+        LOG.info("model.path: read PyTorch weights of a {} ({} parameters, {} classes) from {}",
+                arch.name().toLowerCase(java.util.Locale.ROOT), net.numParams(), classes, modelPath);
+        return net;
     }
 
     /** Trains on {@code data} and publishes the model at {@code modelPath} (written aside, then renamed). */

@@ -5,6 +5,11 @@ import io.salun.config.Settings;
 import io.salun.eval.Metrics;
 import io.salun.forget.ForgetSpec;
 import io.salun.mask.Bitset;
+import io.salun.model.Architecture;
+import io.salun.model.ModelStore;
+import io.salun.model.Net;
+import io.salun.model.Safetensors;
+import io.salun.model.TorchWeights;
 import io.salun.report.OutputDir;
 import io.salun.report.Provenance;
 import io.salun.report.Report;
@@ -20,6 +25,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Instant;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -76,9 +82,21 @@ public final class UnlearnCommand {
                         Recipes.forUnlearnCommand(settings, method), c.inputs()));
                 Metrics before = run.originalJudgement();
 
-                out.writeModel(c.original().withParameters(trial.model().parameters()).model());
+                Net unlearned = c.original().withParameters(trial.model().parameters());
+                out.writeModel(unlearned.model());
+                if (ModelStore.isSafetensors(modelPath)) {
+                    // PyTorch weights came in: the same keys, shapes and dtypes go out
+                    Map<String, Safetensors.Tensor> imported = ModelStore.readSafetensors(modelPath, "model.path",
+                            sc.hadoopConfiguration());
+                    Architecture arch = Architecture.parse(settings.get(JobSettings.MODEL_ARCH));
+                    out.write("model.safetensors", o -> Safetensors.write(TorchWeights.export(unlearned, arch,
+                            Optional.of(imported)), Map.of("format", "pt", "written-by", "salun-spark"), o));
+                }
                 Report report = RunReport.of(new RunReport.Run(spec, modelPath, c.scenario().split(),
-                        c.scenario().testCount(), mask, ratio, run.saliencySeconds(), run.devices()), c.theta0(), before, trial,
+                        c.scenario().testCount(), mask, ratio, run.saliencySeconds(), run.devices(),
+                        new RunReport.Model(settings.get(JobSettings.MODEL_ARCH), settings.get(JobSettings.MODEL_WIDTH),
+                                c.original().isGraph() ? "ComputationGraph" : "MultiLayerNetwork", c.inputShape(),
+                                ModelStore.isSafetensors(modelPath))), c.theta0(), before, trial,
                         Provenance.of(settings, sc, started));
                 out.writeReport(report);
                 RunReport.fillManifest(report, c.manifest());

@@ -143,8 +143,7 @@ final class VerifyCommand {
             problems.add("the frozen parameters were not checked: the files above must verify first");
         } else {
             Bitset mask = MaskFile.read(new Path(dir, "mask.bin").toString(), conf);
-            float[] original = ModelStore.loadNet(manifest.at("/inputs/originalModel/uri").asText(), "originalModel", conf)
-                    .params().toFloatVector();
+            float[] original = originalParameters(manifest.at("/inputs/originalModel/uri").asText(), report, conf);
             float[] unlearned = ModelStore.loadNet(new Path(dir, "model.zip").toString(), "model.zip", conf)
                     .params().toFloatVector();
             if (original.length != unlearned.length || original.length != mask.size()) {
@@ -168,6 +167,30 @@ final class VerifyCommand {
             }
         }
         return new Verdict(problems, checked);
+    }
+
+    /**
+     * The original model's flat parameters in DL4J's order: a DL4J zip as it is, PyTorch weights
+     * mapped onto the network the report names ({@code model.arch}, width, input shape).
+     */
+    static float[] originalParameters(String uri, JsonNode report, Configuration conf) {
+        if (!ModelStore.isSafetensors(uri)) {
+            return ModelStore.loadNet(uri, "originalModel", conf).params().toFloatVector();
+        }
+        JsonNode model = report == null ? null : report.get("model");
+        if (model == null || !model.has("arch") || !model.has("inputShape")) {
+            throw new InvalidInputException("output.dir: the original model " + uri + " is PyTorch weights, and report.json"
+                    + " does not say which architecture and input shape they were read as");
+        }
+        io.salun.model.Architecture arch = io.salun.model.Architecture.parse(model.get("arch").asText());
+        java.util.Map<String, io.salun.model.Safetensors.Tensor> state = ModelStore.readSafetensors(uri, "originalModel", conf);
+        JsonNode shape = model.get("inputShape");
+        io.salun.model.Net net = arch.network(shape.get(0).asInt(), shape.get(1).asInt(), shape.get(2).asInt(),
+                io.salun.model.TorchWeights.classes(state, arch, "originalModel", uri), 0,
+                new io.salun.model.Optimizer("sgd", 0.1, 0, 0, 0), model.path("width").asInt(64),
+                io.salun.model.TorchWeights.normalises(state));
+        io.salun.model.TorchWeights.load(state, net, arch, "originalModel", uri);
+        return net.params().toFloatVector();
     }
 
     /** The output files a report names: its {@code files} list and its mask file. */

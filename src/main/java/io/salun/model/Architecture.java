@@ -59,9 +59,10 @@ public enum Architecture {
         }
 
         @Override
-        public Net network(int rows, int cols, int channels, int classes, long seed, Optimizer optimizer, int width) {
+        public Net network(int rows, int cols, int channels, int classes, long seed, Optimizer optimizer, int width,
+                           boolean normalise) {
             org.deeplearning4j.nn.graph.ComputationGraph g = new org.deeplearning4j.nn.graph.ComputationGraph(
-                    ResNet18.configuration(rows, cols, channels, classes, width, seed, optimizer));
+                    ResNet18.configuration(rows, cols, channels, classes, width, seed, optimizer, normalise));
             g.init();
             return Net.of(g);
         }
@@ -84,6 +85,15 @@ public enum Architecture {
      * {@code width} is the base width of architectures that have one (resnet18), ignored otherwise.
      */
     public Net network(int rows, int cols, int channels, int classes, long seed, Optimizer optimizer, int width) {
+        return network(rows, cols, channels, classes, seed, optimizer, width, false);
+    }
+
+    /**
+     * As {@link #network(int, int, int, int, long, Optimizer, int)}, with {@code normalise} a frozen
+     * per-channel input normalisation first (resnet18 only: the reference's {@code normalize}).
+     */
+    public Net network(int rows, int cols, int channels, int classes, long seed, Optimizer optimizer, int width,
+                       boolean normalise) {
         org.deeplearning4j.nn.multilayer.MultiLayerNetwork net = new org.deeplearning4j.nn.multilayer.MultiLayerNetwork(
                 configuration(rows, cols, channels, classes, seed, optimizer));
         net.init();

@@ -19,6 +19,7 @@ import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.time.LocalDateTime;
 import java.util.HexFormat;
+import java.util.Map;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipInputStream;
 import java.util.zip.ZipOutputStream;
@@ -160,6 +161,44 @@ public final class ModelStore {
             }
         }
         return null;
+    }
+
+    /** Whether {@code uri} names PyTorch weights (a {@code .safetensors} file) rather than a DL4J zip. */
+    public static boolean isSafetensors(String uri) {
+        return uri.toLowerCase(java.util.Locale.ROOT).endsWith(".safetensors");
+    }
+
+    /**
+     * Reads the safetensors file at {@code uri}.
+     *
+     * @throws InvalidInputException naming {@code setting} if it is missing, a folder, or not a
+     *                               whole safetensors file
+     */
+    public static Map<String, Safetensors.Tensor> readSafetensors(String uri, String setting, Configuration conf) {
+        Path path = new Path(uri);
+        byte[] bytes;
+        try {
+            FileSystem fs = path.getFileSystem(conf);
+            FileStatus status;
+            try {
+                status = fs.getFileStatus(path);
+            } catch (FileNotFoundException e) {
+                throw new InvalidInputException(setting + ": no model at " + uri);
+            }
+            if (status.isDirectory()) {
+                throw new InvalidInputException(setting + ": expected a safetensors file at " + uri + ", found a directory");
+            }
+            if (status.getLen() > Integer.MAX_VALUE - 16) {
+                throw new InvalidInputException(setting + ": " + uri + " holds " + status.getLen() + " bytes; files up to"
+                        + " 2 GiB are read");
+            }
+            try (InputStream in = fs.open(path)) {
+                bytes = in.readAllBytes();
+            }
+        } catch (IOException e) {
+            throw new InvalidInputException(setting + ": cannot read " + uri + ": " + StorageException.reason(e), e);
+        }
+        return Safetensors.read(bytes, setting, uri);
     }
 
     /** Whether something exists at {@code uri}. */

@@ -25,12 +25,26 @@ public final class ParameterRoles {
         return block.conf() instanceof BatchNormalization && STATISTICS.contains(block.param());
     }
 
-    /** For each flat position of {@code net}'s parameters, whether it holds running statistics. */
-    public static boolean[] statistics(Net net) {
+    /** Whether {@code block} belongs to a frozen layer (an imported input normalisation): it never moves. */
+    public static boolean isFixed(Net.Block block) {
+        return block.conf() instanceof org.deeplearning4j.nn.conf.layers.misc.FrozenLayerWithBackprop
+                || block.conf() instanceof org.deeplearning4j.nn.conf.layers.misc.FrozenLayer;
+    }
+
+    /** {@code trainable}, {@code statistics} or {@code fixed}. */
+    public static String role(Net.Block block) {
+        return isStatistics(block) ? "statistics" : isFixed(block) ? "fixed" : "trainable";
+    }
+
+    /**
+     * For each flat position of {@code net}'s parameters, whether it is not trainable: running
+     * statistics, or a frozen layer's. Neither is ranked by the saliency pass or frozen by the mask.
+     */
+    public static boolean[] untrainable(Net net) {
         boolean[] stats = new boolean[(int) net.numParams()];
         long offset = 0;
         for (Net.Block b : net.blocks()) {
-            if (isStatistics(b)) {
+            if (isStatistics(b) || isFixed(b)) {
                 java.util.Arrays.fill(stats, (int) offset, (int) (offset + b.length()), true);
             }
             offset += b.length();
@@ -41,8 +55,8 @@ public final class ParameterRoles {
         return stats;
     }
 
-    /** The statistics of the network {@code snapshot} describes. */
-    public static boolean[] statistics(NetworkSnapshot snapshot) {
-        return statistics(snapshot.net());
+    /** As {@link #untrainable(Net)}, of the network {@code snapshot} describes. */
+    public static boolean[] untrainable(NetworkSnapshot snapshot) {
+        return untrainable(snapshot.net());
     }
 }

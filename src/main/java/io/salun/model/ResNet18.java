@@ -31,6 +31,9 @@ import org.nd4j.linalg.lossfunctions.LossFunctions;
  * onto them by name. 11,173,962 trainable parameters for 32×32×3 and K = 10 at {@code w = 64}.
  */
 public final class ResNet18 {
+    /** The vertex of an imported input normalisation (torch's {@code normalize} module). */
+    public static final String NORMALIZE = "normalize";
+
     private ResNet18() {
     }
 
@@ -45,6 +48,16 @@ public final class ResNet18 {
      */
     public static ComputationGraphConfiguration configuration(int rows, int cols, int channels, int classes, int width,
                                                               long seed, Optimizer optimizer) {
+        return configuration(rows, cols, channels, classes, width, seed, optimizer, false);
+    }
+
+    /**
+     * As {@link #configuration(int, int, int, int, int, long, Optimizer)}, with {@code normalise}
+     * a frozen per-channel input normalisation first ({@link #NORMALIZE}: a 1×1 convolution the
+     * imported {@code normalize.mean|std} set, never trained).
+     */
+    public static ComputationGraphConfiguration configuration(int rows, int cols, int channels, int classes, int width,
+                                                              long seed, Optimizer optimizer, boolean normalise) {
         if (width < 1) {
             throw new IllegalArgumentException("resnet18 width must be >= 1, found " + width);
         }
@@ -55,7 +68,14 @@ public final class ResNet18 {
                 .graphBuilder()
                 .addInputs("input")
                 .setInputTypes(InputType.convolutionalFlat(rows, cols, channels));
-        String last = convBn(g, "conv1", "bn1", "input", w[0], 3, 1);
+        String first = "input";
+        if (normalise) {
+            g.addLayer(NORMALIZE, new org.deeplearning4j.nn.conf.layers.misc.FrozenLayerWithBackprop(
+                    new ConvolutionLayer.Builder(1, 1).nOut(channels).hasBias(true).activation(Activation.IDENTITY).build()),
+                    "input");
+            first = NORMALIZE;
+        }
+        String last = convBn(g, "conv1", "bn1", first, w[0], 3, 1);
         g.addLayer("relu", relu(), last);
         last = "relu";
         int in = w[0];

@@ -26,7 +26,7 @@ public final class MaskLayers {
             row.put("layer", graph ? b.layer() : (Object) b.index());
             row.put("type", b.conf().getClass().getSimpleName());
             row.put("param", b.param());
-            row.put("role", ParameterRoles.isStatistics(b) ? "statistics" : "trainable");
+            row.put("role", ParameterRoles.role(b));
             row.put("count", b.length());
             row.put("fraction", SaliencyMask.fractionSet(mask, (int) offset, (int) (offset + b.length())));
             layers.add(row);
@@ -38,11 +38,11 @@ public final class MaskLayers {
         return layers;
     }
 
-    /** How many of the network's parameters are BatchNorm running statistics. */
-    public static long statistics(NetworkSnapshot network) {
+    /** How many of the network's parameters have {@code role} ({@link ParameterRoles#role}). */
+    public static long count(NetworkSnapshot network, String role) {
         long n = 0;
         for (Net.Block b : network.net().blocks()) {
-            n += ParameterRoles.isStatistics(b) ? b.length() : 0;
+            n += ParameterRoles.role(b).equals(role) ? b.length() : 0;
         }
         return n;
     }
@@ -52,7 +52,7 @@ public final class MaskLayers {
         List<String> labels = new ArrayList<>();
         List<Double> fractions = new ArrayList<>();
         for (Map<String, Object> l : layers) {
-            if ("statistics".equals(l.get("role"))) {
+            if (!"trainable".equals(l.get("role"))) {
                 continue;
             }
             labels.add(label(l));

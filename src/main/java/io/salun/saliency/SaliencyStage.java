@@ -55,7 +55,7 @@ public final class SaliencyStage {
     public static Bitset mask(JavaSparkContext sc, NetworkSnapshot original, JavaRDD<Shard> forget,
                               int batchSize, int classes, double ratio, int treeDepth) {
         return SaliencyMask.topK(gradientSum(sc, original, forget, batchSize, classes, treeDepth).result(), ratio,
-                ParameterRoles.statistics(original));
+                ParameterRoles.untrainable(original));
     }
 
 

@@ -40,7 +40,7 @@ public record ClassificationTask(ForgetScenario scenario, int classes, double ra
         LOG.info("saliency: summing forget-set gradients over {} parameters", original.size());
         Bitset m = SaliencyStage.mask(sc, original, scenario.forget(), saliencyBatch, classes, ratio, treeDepth);
         int statistics = 0;
-        for (boolean s : io.salun.model.ParameterRoles.statistics(original)) {
+        for (boolean s : io.salun.model.ParameterRoles.untrainable(original)) {
             statistics += s ? 1 : 0;
         }
         if (statistics == 0) {

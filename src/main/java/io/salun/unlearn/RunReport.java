@@ -26,7 +26,15 @@ public final class RunReport {
 
     /** What an unlearn run reports besides its trial: the scenario, the model, the split and the mask. */
     public record Run(ForgetSpec spec, String modelPath, ForgetSplit.Result split, long testCount, Optional<Bitset> mask,
-                      double ratio, double saliencySeconds, Map<String, Object> devices) {
+                      double ratio, double saliencySeconds, Map<String, Object> devices, Model model) {
+    }
+
+    /**
+     * The network unlearned: its architecture and width (as model.arch and model.width name
+     * them), DL4J kind, the images it reads ({@code [rows, cols, channels]}), and whether it came
+     * as PyTorch weights (then {@code model.safetensors} is published too).
+     */
+    public record Model(String arch, int width, String kind, List<Integer> inputShape, boolean pytorch) {
     }
 
     /** The report of {@code trial} (judged against the original's {@code before}) in {@code run}. */
@@ -38,20 +46,33 @@ public final class RunReport {
         report.put("scenario", run.spec().scenario());
         report.put("method", method);
         report.put("originalModel", run.modelPath());
+        Map<String, Object> model = new LinkedHashMap<>();
+        model.put("arch", run.model().arch());
+        model.put("width", run.model().width());
+        model.put("kind", run.model().kind());
+        model.put("inputShape", run.model().inputShape());
+        model.put("pytorch", run.model().pytorch());
+        report.put("model", model);
         report.put("counts", counts(run.spec(), run.split(), run.testCount()));
         Map<String, Object> m = new LinkedHashMap<>();
-        long statistics = MaskLayers.statistics(theta0);
+        long statistics = MaskLayers.count(theta0, "statistics");
+        long fixed = MaskLayers.count(theta0, "fixed");
+        long untrainable = statistics + fixed;
         m.put("parameters", theta0.size());
         m.put("statistics", statistics);
-        m.put("trainableParameters", theta0.size() - statistics);
+        m.put("fixed", fixed);
+        m.put("trainableParameters", theta0.size() - untrainable);
         m.put("ratio", run.mask().isPresent() ? run.ratio() : null);
-        m.put("kept", run.mask().map(x -> (long) x.cardinality() - statistics).orElse(theta0.size() - statistics));
+        m.put("kept", run.mask().map(x -> (long) x.cardinality() - untrainable).orElse(theta0.size() - untrainable));
         m.put("trainable", run.mask().map(Bitset::cardinality).orElse(theta0.size()));
         m.put("file", run.mask().isPresent() ? "mask.bin" : null);
         m.put("layers", layers);
         report.put("mask", m);
         // the outputs this report describes beside itself: verify checks each is published and listed
         List<String> files = new ArrayList<>(List.of("model.zip"));
+        if (run.model().pytorch()) {
+            files.add("model.safetensors");
+        }
         run.mask().ifPresent(x -> files.add("mask.bin"));
         files.add("report.html");
         report.put("files", files);
@@ -87,7 +108,7 @@ public final class RunReport {
 
     /** Copies what an auditor needs from {@code report} into {@code manifest}: run, counts, mask size, metrics, provenance. */
     public static void fillManifest(Report report, Manifest manifest) {
-        for (String key : List.of("scenario", "method", "counts", "metrics", "settings", "settingsSha256", "versions",
+        for (String key : List.of("scenario", "method", "model", "counts", "metrics", "settings", "settingsSha256", "versions",
                 "sparkApplicationId", "sparkMaster", "devices", "started", "finished")) {
             manifest.put(key, report.get(key));
         }

@@ -120,7 +120,7 @@ class InferenceBatchNormalizationTest {
             assertEquals(expected[i], actual[i], 1e-12, "the inference form's forward pass, output " + i);
         }
         double[] g = gradNet.gradient(x, labels).dup().toDoubleVector();
-        boolean[] stats = ParameterRoles.statistics(net);
+        boolean[] stats = ParameterRoles.untrainable(net);
         double[] params = net.params().toDoubleVector();
         int checked = 0;
         for (int i = 0; i < params.length; i++) {

@@ -32,7 +32,7 @@ class ResNet18Test {
 
     private static long trainable(Net net) {
         long n = 0;
-        for (boolean s : ParameterRoles.statistics(net)) {
+        for (boolean s : ParameterRoles.untrainable(net)) {
             n += s ? 0 : 1;
         }
         return n;
