@@ -99,6 +99,7 @@ class BadInputSparkTest {
         Files.writeString(dir.resolve("words.txt"), "5\nseventeen\n");
         Files.writeString(dir.resolve("typo.properties"), "unlearn.epochs=1\nsaliency.ratoi=0.5\n");
         Files.writeString(dir.resolve("a-file"), "not a folder");
+        writeBrokenPyTorchWeights();
 
         inputHashes = hashes(inputs());
     }
@@ -167,7 +168,20 @@ class BadInputSparkTest {
                 new Case("output is a file", "is a file", "--output.dir=" + dir.resolve("a-file")),
                 new Case("output inside a file", "is a file", "--output.dir=" + dir.resolve("a-file").resolve("out")),
                 new Case("output where nothing may be created", "output.dir", "--output.dir=/sys/salun-out"),
-                new Case("checkpoint folder is a file", "checkpoint.dir", "--checkpoint.dir=" + dir.resolve("a-file")));
+                new Case("checkpoint folder is a file", "checkpoint.dir", "--checkpoint.dir=" + dir.resolve("a-file")),
+                new Case("PyTorch weights without a key", "lacks fc2.bias (expected shape [10]", "--model.arch=lenet",
+                        "--model.path=" + dir.resolve("missing-key.safetensors")),
+                new Case("PyTorch weights with an extra key", "does not have: [fc3.weight]", "--model.arch=lenet",
+                        "--model.path=" + dir.resolve("unexpected-key.safetensors")),
+                new Case("PyTorch weights of another shape", "conv2.weight has shape [50, 20, 3, 3]; this lenet"
+                        + " (model.width, data.image.*) needs [50, 20, 5, 5]", "--model.arch=lenet",
+                        "--model.path=" + dir.resolve("wrong-shape.safetensors")),
+                new Case("PyTorch weights of another dtype", "fc1.bias has dtype I64", "--model.arch=lenet",
+                        "--model.path=" + dir.resolve("wrong-dtype.safetensors")),
+                new Case("truncated PyTorch weights", "truncated", "--model.arch=lenet",
+                        "--model.path=" + dir.resolve("truncated.safetensors")),
+                new Case("PyTorch weights of an architecture without a mapping", "model.arch: PyTorch weights",
+                        "--model.arch=mlp", "--model.path=" + dir.resolve("missing-key.safetensors")));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -203,9 +217,38 @@ class BadInputSparkTest {
         assertFalse(Files.exists(dir.resolve("never.zip")));
     }
 
+    /** PyTorch LeNet weights broken in one way each: a key missing or extra, a shape or dtype wrong, the file cut. */
+    private static void writeBrokenPyTorchWeights() throws IOException {
+        io.salun.model.Net lenet = Architecture.LENET.network(28, 28, 1, 10, 1, new Optimizer("sgd", 0.1, 0, 0, 0), 64);
+        Map<String, io.salun.model.Safetensors.Tensor> good = io.salun.model.TorchWeights.export(lenet, Architecture.LENET,
+                java.util.Optional.empty());
+        Map<String, Map<String, io.salun.model.Safetensors.Tensor>> variants = new LinkedHashMap<>();
+        Map<String, io.salun.model.Safetensors.Tensor> missing = new LinkedHashMap<>(good);
+        missing.remove("fc2.bias");
+        variants.put("missing-key", missing);
+        Map<String, io.salun.model.Safetensors.Tensor> extra = new LinkedHashMap<>(good);
+        extra.put("fc3.weight", io.salun.model.Safetensors.Tensor.ofFloats(new long[] {2, 2}, new float[4]));
+        variants.put("unexpected-key", extra);
+        Map<String, io.salun.model.Safetensors.Tensor> shape = new LinkedHashMap<>(good);
+        shape.put("conv2.weight", io.salun.model.Safetensors.Tensor.ofFloats(new long[] {50, 20, 3, 3}, new float[9000]));
+        variants.put("wrong-shape", shape);
+        Map<String, io.salun.model.Safetensors.Tensor> dtype = new LinkedHashMap<>(good);
+        dtype.put("fc1.bias", new io.salun.model.Safetensors.Tensor("I64", new long[] {500}, new byte[4000]));
+        variants.put("wrong-dtype", dtype);
+        for (Map.Entry<String, Map<String, io.salun.model.Safetensors.Tensor>> v : variants.entrySet()) {
+            try (java.io.OutputStream out = Files.newOutputStream(dir.resolve(v.getKey() + ".safetensors"))) {
+                io.salun.model.Safetensors.write(v.getValue(), Map.of(), out);
+            }
+        }
+        java.io.ByteArrayOutputStream whole = new java.io.ByteArrayOutputStream();
+        io.salun.model.Safetensors.write(good, Map.of(), whole);
+        Files.write(dir.resolve("truncated.safetensors"), java.util.Arrays.copyOf(whole.toByteArray(), whole.size() / 2));
+    }
+
     private static List<Path> inputs() {
         return List.of(LocalSpark.fashionMnistSlice(), model, dir.resolve("corrupt-idx"), dir.resolve("unknown-ids.txt"),
-                dir.resolve("nan-table"), dir.resolve("utf16-ids.txt"), dir.resolve("words.txt"), dir.resolve("empty.zip"));
+                dir.resolve("nan-table"), dir.resolve("utf16-ids.txt"), dir.resolve("words.txt"), dir.resolve("empty.zip"),
+                dir.resolve("missing-key.safetensors"), dir.resolve("truncated.safetensors"));
     }
 
     private static void save(Architecture arch, int rows, int cols, int classes, Path path) {

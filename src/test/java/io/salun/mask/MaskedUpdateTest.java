@@ -1,6 +1,8 @@
 package io.salun.mask;
 
 import io.salun.model.Architecture;
+import io.salun.model.Net;
+import io.salun.model.ParameterRoles;
 import io.salun.model.Optimizer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.Test;
@@ -79,6 +81,65 @@ class MaskedUpdateTest {
             }
             assertTrue(nonZeroTrainable > 0, "updater state never moved at trainable positions");
         }
+    }
+
+    static Stream<Optimizer> batchNormOptimizers() {
+        return Stream.of(
+                new Optimizer("sgd", 0.05, 0.9, 5e-4, 0),      // SGD + Nesterov momentum + weight decay
+                new Optimizer("adam", 1e-3, 0, 5e-4, 0));      // Adam + weight decay
+    }
+
+    /**
+     * A BatchNorm graph (ResNet-18 at width 2) under a saliency mask built as the job builds it:
+     * every frozen trainable parameter keeps its bits over many steps, while the running mean and
+     * variance of every channel of every BatchNorm move, as PyTorch's buffers do in train mode.
+     */
+    @ParameterizedTest
+    @MethodSource("batchNormOptimizers")
+    void onABatchNormGraphFrozenWeightsKeepTheirBitsWhileEveryStatisticMoves(Optimizer optimizer) {
+        Net net = Architecture.RESNET18.network(8, 8, 3, 4, 5, optimizer, 2, false);
+        int n = (int) net.numParams();
+        boolean[] statistics = ParameterRoles.untrainable(net);
+        SplittableRandom random = new SplittableRandom(2);
+        double[] saliency = new double[n];
+        for (int i = 0; i < n; i++) {
+            saliency[i] = random.nextDouble();
+        }
+        Bitset mask = SaliencyMask.topK(saliency, 0.3, statistics);
+        float[] before = net.params().dup().data().asFloat();
+        MaskedUpdate.attach(net, mask);
+
+        for (int step = 0; step < 25; step++) {
+            INDArray x = uniform(100 + step, 16, 8 * 8 * 3);
+            INDArray y = Nd4j.zeros(16, 4);
+            for (int r = 0; r < 16; r++) {
+                y.putScalar(r, (r * 3 + step) % 4, 1f);
+            }
+            net.fit(x, y);
+        }
+
+        float[] after = net.params().data().asFloat();
+        int stats = 0;
+        int statsMoved = 0;
+        int kept = 0;
+        int moved = 0;
+        for (int i = 0; i < n; i++) {
+            if (statistics[i]) {
+                assertTrue(mask.get(i), "a running statistic is not kept trainable by the mask: " + i);
+                stats++;
+                statsMoved += before[i] != after[i] ? 1 : 0;
+            } else if (!mask.get(i)) {
+                assertEquals(Float.floatToRawIntBits(before[i]), Float.floatToRawIntBits(after[i]),
+                        "frozen trainable parameter " + i + " changed");
+            } else {
+                kept++;
+                moved += before[i] != after[i] ? 1 : 0;
+            }
+        }
+        assertTrue(stats > 0, "the graph has no BatchNorm statistics");
+        assertEquals(stats, statsMoved, "running statistics that never moved");
+        assertEquals(SaliencyMask.kept(n - stats, 0.3), kept, "the ratio counts trainable parameters only");
+        assertTrue(moved > kept * 9 / 10, "only " + moved + " of " + kept + " kept weights moved");
     }
 
     @Test

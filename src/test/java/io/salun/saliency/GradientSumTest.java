@@ -2,6 +2,12 @@ package io.salun.saliency;
 
 import io.salun.data.Shard;
 import io.salun.model.Architecture;
+import io.salun.model.Net;
+import io.salun.model.NetworkSnapshot;
+import io.salun.model.ParameterRoles;
+import io.salun.model.ResNet18;
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import io.salun.model.Optimizer;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
@@ -156,6 +162,67 @@ class GradientSumTest {
         assertTrue(nonZero >= 8, "only " + nonZero + " probed parameters have a gradient worth checking");
     }
 
+    /**
+     * A BatchNorm graph (ResNet-18 at width 1) in the form the saliency pass uses
+     * ({@link NetworkSnapshot#inferenceForm}): the summed gradient equals central differences of the
+     * summed inference-mode loss of the unchanged graph, running statistics get none, and it does not
+     * depend on the batch size, which a training-mode pass (normalising by each batch's own
+     * statistics) would fail.
+     */
+    @Test
+    void aBatchNormGraphsSumInInferenceModeMatchesFiniteDifferences() {
+        ComputationGraphConfiguration conf = ResNet18.configuration(ROWS, COLS, 1, K, 1, 42L,
+                new Optimizer("sgd", 0.1, 0, 0, 0));
+        conf.setDataType(DataType.DOUBLE);
+        ComputationGraph graph = new ComputationGraph(conf);
+        graph.init();
+        Net net = Net.of(graph);
+        // running statistics away from any batch's, as a trained network's are; float32-exact values
+        SplittableRandom random = new SplittableRandom(8);
+        INDArray params = net.params();
+        long offset = 0;
+        for (Net.Block b : net.blocks()) {
+            for (long i = offset; i < offset + b.length(); i++) {
+                double v = switch (b.param()) {
+                    case "mean" -> 0.4 * (random.nextDouble() - 0.5);
+                    case "var" -> 0.5 + random.nextDouble();
+                    default -> params.getDouble(i);
+                };
+                params.putScalar(i, (double) (float) v);
+            }
+            offset += b.length();
+        }
+        Net inference = NetworkSnapshot.of(net).inferenceForm().net();
+        Shard shard = shard(20, 9);
+        double[] g = GradientSum.over(inference, shard, 7, K).result();
+        assertClose(g, GradientSum.over(inference, shard, 1, K).result(), 1e-9, "batch 1 vs batch 7");
+        assertClose(g, GradientSum.over(inference, shard, 20, K).result(), 1e-9, "batch 20 vs batch 7");
+
+        boolean[] statistics = ParameterRoles.untrainable(net);
+        INDArray x = features(shard, 0, shard.size(), DataType.DOUBLE);
+        double scale = maxAbs(g);
+        double eps = 1e-6;
+        int checked = 0;
+        int nonZero = 0;
+        for (int j = 0; j < g.length; j += 3) {
+            if (statistics[j]) {
+                assertEquals(0.0, g[j], "running statistic " + j + " got a gradient");
+                continue;
+            }
+            double theta = params.getDouble(j);
+            params.putScalar(j, theta + eps);
+            double up = summedLoss(net, x, shard);
+            params.putScalar(j, theta - eps);
+            double down = summedLoss(net, x, shard);
+            params.putScalar(j, theta);
+            double fd = (up - down) / (2 * eps);
+            assertEquals(fd, g[j], 1e-5 * scale + 1e-7, "parameter " + j);
+            checked++;
+            nonZero += Math.abs(fd) > 1e-3 * scale ? 1 : 0;
+        }
+        assertTrue(checked > 200 && nonZero > 50, checked + " probes, " + nonZero + " with a gradient worth checking");
+    }
+
     @Test
     void mergeOfHalvesEqualsTheWhole() {
         MultiLayerNetwork net = network(DataType.FLOAT);
@@ -234,6 +301,10 @@ class GradientSumTest {
     }
 
     private static double summedLoss(MultiLayerNetwork net, INDArray x, Shard shard) {
+        return summedLoss(io.salun.model.Net.of(net), x, shard);
+    }
+
+    private static double summedLoss(Net net, INDArray x, Shard shard) {
         INDArray p = net.output(x, false);
         double loss = 0;
         for (int i = 0; i < shard.size(); i++) {

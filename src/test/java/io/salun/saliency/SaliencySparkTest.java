@@ -9,6 +9,8 @@ import io.salun.data.Shards;
 import io.salun.mask.Bitset;
 import io.salun.mask.SaliencyMask;
 import io.salun.model.Architecture;
+import io.salun.model.Net;
+import io.salun.model.ParameterRoles;
 import io.salun.model.NetworkSnapshot;
 import io.salun.model.Optimizer;
 import io.salun.spark.LocalSparkTest;
@@ -27,6 +29,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** The distributed saliency pass against a single-JVM computation, and its independence of partitioning. */
 class SaliencySparkTest extends LocalSparkTest {
     private static NetworkSnapshot lenet;
+    private static NetworkSnapshot resnet;
 
     @BeforeAll
     static void buildLenet() {
@@ -34,6 +37,21 @@ class SaliencySparkTest extends LocalSparkTest {
                 new Optimizer("sgd", 0.01, 0.9, 5e-4, 0)));
         net.init();
         lenet = NetworkSnapshot.of(net);
+        // a BatchNorm graph whose running statistics are far from any batch's, as a trained one's are
+        Net graph = Architecture.RESNET18.network(28, 28, 1, 10, 11, new Optimizer("sgd", 0.01, 0.9, 5e-4, 0), 2, false);
+        java.util.SplittableRandom random = new java.util.SplittableRandom(12);
+        long offset = 0;
+        for (Net.Block b : graph.blocks()) {
+            for (long i = offset; i < offset + b.length(); i++) {
+                if (b.param().equals("mean")) {
+                    graph.params().putScalar(i, 0.5 * (random.nextDouble() - 0.5));
+                } else if (b.param().equals("var")) {
+                    graph.params().putScalar(i, 0.3 + random.nextDouble());
+                }
+            }
+            offset += b.length();
+        }
+        resnet = NetworkSnapshot.of(graph);
     }
 
     /** The forget set of this test: records 0..299 of the slice (of every class). */
@@ -83,6 +101,55 @@ class SaliencySparkTest extends LocalSparkTest {
         }
         assertTrue(differ <= a.size() * 1e-4, differ + " of " + a.size() + " bits differ");
         assertTrue(SaliencyMask.fractionSet(a, 0, a.size()) == 0.5 || a.size() % 2 == 1);
+    }
+
+    /** The graph's distributed sum (inference mode, minibatches of 64) against one example at a time in one JVM. */
+    @Test
+    void aBatchNormGraphsDistributedGradientEqualsTheSingleJvmSum() {
+        JavaRDD<Shard> shards = forgetShards(3);
+        double[] distributed = SaliencyStage.gradientSum(sc, resnet, shards, 64, 10, 2).result();
+        shards.unpersist();
+        Shard all = shardOf(IdxReader.read(images, labels, 0, 300, sc.hadoopConfiguration()));
+        double[] single = GradientSum.over(resnet.inferenceForm().net(), all, 1, 10).result();
+        boolean[] statistics = ParameterRoles.untrainable(resnet);
+        double maxAbs = 0;
+        double maxErr = 0;
+        for (int i = 0; i < single.length; i++) {
+            maxAbs = Math.max(maxAbs, Math.abs(single[i]));
+            maxErr = Math.max(maxErr, Math.abs(single[i] - distributed[i]));
+            if (statistics[i]) {
+                assertEquals(0.0, distributed[i], "running statistic " + i + " got a gradient");
+            }
+        }
+        assertTrue(maxAbs > 0, "the gradient sum is zero");
+        assertTrue(maxErr / maxAbs <= 1e-5, "relative error " + maxErr / maxAbs);
+    }
+
+    /** As the LeNet's, for a BatchNorm graph; the ratio counts trainable entries and every statistic stays set. */
+    @Test
+    void aBatchNormGraphsMasksFromOneAndFourPartitionsAgree() {
+        JavaRDD<Shard> one = forgetShards(1);
+        JavaRDD<Shard> four = forgetShards(4);
+        Bitset a = SaliencyStage.mask(sc, resnet, one, 128, 10, 0.5, 2);
+        Bitset b = SaliencyStage.mask(sc, resnet, four, 37, 10, 0.5, 3);
+        one.unpersist();
+        four.unpersist();
+        boolean[] statistics = ParameterRoles.untrainable(resnet);
+        int stats = 0;
+        for (int i = 0; i < statistics.length; i++) {
+            if (statistics[i]) {
+                stats++;
+                assertTrue(a.get(i) && b.get(i), "running statistic " + i + " is frozen by the mask");
+            }
+        }
+        assertTrue(stats > 0);
+        assertEquals(SaliencyMask.kept(resnet.size() - stats, 0.5) + stats, a.cardinality());
+        assertEquals(a.cardinality(), b.cardinality());
+        int differ = 0;
+        for (int i = 0; i < a.size(); i++) {
+            differ += a.get(i) != b.get(i) ? 1 : 0;
+        }
+        assertTrue(differ <= Math.max(2, a.size() * 1e-4), differ + " of " + a.size() + " bits differ");
     }
 
     private static Shard shardOf(LabeledImages data) {
