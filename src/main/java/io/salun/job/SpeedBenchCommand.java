@@ -28,8 +28,6 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
-import java.lang.management.MemoryPoolMXBean;
-import java.lang.management.MemoryType;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -166,7 +164,7 @@ final class SpeedBenchCommand {
             double maskingOverheadCpu = cpu.get("plain DL4J loop, masked").median()
                     / cpu.get("plain DL4J loop, no mask").median() - 1;
             results.put("maskingOverheadCpu", maskingOverheadCpu);
-            results.put("memory", memory());
+            results.put("memory", io.salun.report.PeakMemory.ofThisJvm());
             Map<String, Object> setup = new LinkedHashMap<>();
             setup.put("parameters", start.size());
             setup.put("records", all.size());
@@ -323,27 +321,6 @@ final class SpeedBenchCommand {
         m.put("seconds", seconds.json());
         m.put("recordsPerSecond", Map.of("median", records / seconds.median(), "min", records / seconds.max(),
                 "max", records / seconds.min()));
-        return m;
-    }
-
-    private static Map<String, Object> memory() {
-        long heapPeak = 0;
-        for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
-            if (pool.getType() == MemoryType.HEAP && pool.getPeakUsage() != null) {
-                heapPeak += pool.getPeakUsage().getUsed();
-            }
-        }
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("peakHeapBytes", heapPeak);
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("VmHWM:")) {
-                    m.put("peakRssBytes", Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024);
-                }
-            }
-        } catch (IOException | NumberFormatException e) {
-            m.put("peakRssBytes", null);
-        }
         return m;
     }
 

@@ -84,6 +84,7 @@ public final class RunReport {
         seconds.put("saliency", run.saliencySeconds());
         seconds.put("unlearning", trial.seconds());
         report.put("seconds", seconds);
+        report.put("driverMemory", io.salun.report.PeakMemory.ofThisJvm());
         List<Double> losses = new ArrayList<>();
         report.put("lossPerRound", lossRows(trial.losses(), losses));
         provenance.addTo(report);

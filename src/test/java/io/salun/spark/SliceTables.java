@@ -56,6 +56,43 @@ public final class SliceTables {
                 slice.resolve("t10k-labels-idx1-ubyte.gz").toString(), testUri, true, false, 2);
     }
 
+    /**
+     * The first {@code limit} records of the IDX pair as a Parquet table at {@code uri} of 32×32 RGB
+     * PNGs (long IDs): each grey image padded by 2 pixels and coloured (red the grey value, green its
+     * square, blue its complement), a colour image whose three channels differ.
+     */
+    public static void writeRgb(SparkSession spark, String images, String labels, String uri, int limit, int files) {
+        JavaRDD<Example> examples = IdxSource.read(JavaSparkContext.fromSparkContext(spark.sparkContext()), images, labels,
+                files).filter(e -> e.id() < limit);
+        StructType schema = new StructType()
+                .add("id", DataTypes.LongType, false)
+                .add("label", DataTypes.IntegerType, false)
+                .add("image", DataTypes.BinaryType, false);
+        JavaRDD<Row> rows = examples.map(e -> RowFactory.create(e.id(), e.label(), rgbPng(e.features())));
+        spark.createDataFrame(rows, schema).write().parquet(uri);
+    }
+
+    static byte[] rgbPng(float[] features) {
+        BufferedImage image = new BufferedImage(32, 32, BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < 32; y++) {
+            for (int x = 0; x < 32; x++) {
+                boolean inside = y >= 2 && y < 30 && x >= 2 && x < 30;
+                float v = inside ? features[(y - 2) * 28 + (x - 2)] : 0f;
+                int r = Math.round(v * 255);
+                int g = Math.round(v * v * 255);
+                int b = 255 - r;
+                image.setRGB(x, y, (r << 16) | (g << 8) | b);
+            }
+        }
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try {
+            ImageIO.write(image, "png", out);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out.toByteArray();
+    }
+
     /** A 28×28 grey PNG of features in [0, 1] that were 8-bit pixels / 255. */
     static byte[] png(float[] features) {
         BufferedImage image = new BufferedImage(28, 28, BufferedImage.TYPE_BYTE_GRAY);
