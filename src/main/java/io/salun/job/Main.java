@@ -148,9 +148,45 @@ public final class Main {
                 LOG.debug("storage failure in a Spark task", e);
                 return FAILED;
             }
+            if (mentions(e, "java.lang.OutOfMemoryError")) {
+                LOG.error("{}", OUT_OF_MEMORY + " (in a Spark task: " + firstLine(e) + ")");
+                LOG.debug("out of memory in a Spark task", e);
+                return FAILED;
+            }
+            if (mentions(e, "TaskResultLost")) {
+                // the driver could not take a task's result: in local mode, and most often on clusters, for want of heap
+                LOG.error("{}", "a task's result was lost on its way to the driver, most often because the driver ran "
+                        + OUT_OF_MEMORY + " (" + firstLine(e) + ")");
+                LOG.debug("task result lost", e);
+                return FAILED;
+            }
             LOG.error("job failed", e);
             return FAILED;
+        } catch (OutOfMemoryError e) {
+            LOG.error("{}", OUT_OF_MEMORY + " (on the driver: " + e.getMessage() + ")");
+            return FAILED;
         }
+    }
+
+    /** What to do about memory, for the one line an out-of-memory failure gets. */
+    static final String OUT_OF_MEMORY = "out of memory: each Spark task holds the network, its updater state and a round's"
+            + " float64 partial (roughly 45 bytes per parameter with SGD momentum, 65 with Adam, plus the activations"
+            + " of a minibatch), the driver the model, its state and the partials of treeReduce's last level; raise"
+            + " spark.executor.memory and spark.driver.memory (in local mode the one JVM's heap: JAVA_OPTS=-Xmx...),"
+            + " or lower the batch size; README, \"Bring your own model\", gives measured figures";
+
+    /** Whether {@code e} or a cause names {@code what} (a task's error reaches the driver as text in a SparkException). */
+    private static boolean mentions(Throwable e, String what) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t.getClass().getName().equals(what) || (t.getMessage() != null && t.getMessage().contains(what))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static String firstLine(Throwable e) {
+        return e.getMessage() == null ? e.getClass().getName() : e.getMessage().lines().findFirst().orElse("");
     }
 
     /**
