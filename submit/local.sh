@@ -9,8 +9,8 @@
 #   --key=value    overrides any setting of conf/salun.properties and conf/local.properties
 #
 # Environment: JAVA_OPTS (default -Xmx6g), OMP_NUM_THREADS (default 1: one ND4J thread per Spark
-# task, as every core already runs a task), ND4J_NATIVE_CLASSIFIER (default: the pom's, plain
-# linux-x86_64; linux-x86_64-onednn runs convolutions through oneDNN, ~3-4x faster, docs/PERFORMANCE.md).
+# task, as every core already runs a task), ND4J_NATIVE_CLASSIFIER (default: the pom's, the oneDNN
+# build linux-x86_64-onednn; linux-x86_64 is the plain OpenBLAS-only build, ~3-4x slower, docs/PERFORMANCE.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
