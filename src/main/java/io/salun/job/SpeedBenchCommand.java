@@ -22,7 +22,6 @@ import io.salun.train.ParameterAveraging;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import io.salun.spark.ShardAggregate;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -41,7 +40,8 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * {@code bench}: how fast the engine is, on the reference LeNet and Fashion-MNIST — one masked
+ * {@code bench}: how fast the engine is, on the network of {@code model.arch} (the reference LeNet
+ * by default; {@code resnet18} at {@code model.width}) and Fashion-MNIST — one masked
  * fine-tuning epoch in a plain single-JVM DL4J loop and through the Spark engine, the same loop
  * without the mask (masking's cost), the saliency pass, and a round's broadcast + treeReduce with
  * no training in it; each after warm-up, repeated, reported as median and range; plus the peak
@@ -103,10 +103,9 @@ final class SpeedBenchCommand {
 
             Optimizer sgd = new Optimizer("sgd", settings.get(JobSettings.UNLEARN.lr()), settings.get(JobSettings.UNLEARN.momentum()),
                     settings.get(JobSettings.UNLEARN.weightDecay()), 0);
-            MultiLayerNetwork net = new MultiLayerNetwork(Architecture.LENET.configuration(data.rows(), data.cols(),
-                    data.channels(), classes, seed, sgd));
-            net.init();
-            NetworkSnapshot start = NetworkSnapshot.of(net);
+            Architecture arch = Architecture.parse(settings.get(JobSettings.MODEL_ARCH));
+            NetworkSnapshot start = NetworkSnapshot.of(arch.network(data.rows(), data.cols(), data.channels(), classes, seed,
+                    sgd, settings.get(JobSettings.MODEL_WIDTH), false));
             Bitset mask = new Bitset(start.size());
             for (int i = 0; i < start.size(); i += 2) {
                 mask.set(i);
@@ -118,8 +117,8 @@ final class SpeedBenchCommand {
             ParameterAveraging.Plan plan = new ParameterAveraging.Plan("bench", 1, batch,
                     settings.get(JobSettings.UNLEARN.localSteps()), classes, seed, DataOrder.MIXED, labelling,
                     new GradientTerm.None(), settings.get(JobSettings.TREE_DEPTH));
-            LOG.info("bench: LeNet ({} parameters), {} records ({} to forget), batch {}, {} partitions, {} warm-up + {}"
-                    + " repetitions each", start.size(), all.size(), forgetCount, batch, partitions, warmup, repetitions);
+            LOG.info("bench: {} ({} parameters), {} records ({} to forget), batch {}, {} partitions, {} warm-up + {}"
+                    + " repetitions each", arch.name().toLowerCase(java.util.Locale.ROOT), start.size(), all.size(), forgetCount, batch, partitions, warmup, repetitions);
 
             Map<String, Object> results = new LinkedHashMap<>();
             // process CPU time beside wall time: on a shared machine the wall clock also counts the
@@ -166,6 +165,8 @@ final class SpeedBenchCommand {
             results.put("maskingOverheadCpu", maskingOverheadCpu);
             results.put("memory", io.salun.report.PeakMemory.ofThisJvm());
             Map<String, Object> setup = new LinkedHashMap<>();
+            setup.put("arch", arch.name().toLowerCase(java.util.Locale.ROOT));
+            setup.put("width", arch == Architecture.RESNET18 ? settings.get(JobSettings.MODEL_WIDTH) : null);
             setup.put("parameters", start.size());
             setup.put("records", all.size());
             setup.put("forgetRecords", forgetCount);
@@ -178,7 +179,8 @@ final class SpeedBenchCommand {
             setup.put("oneDnn", io.salun.model.NativeHelpers.oneDnnActive());
             setup.put("nd4jNativeBuild", io.salun.model.NativeHelpers.buildInfo());
             results.put("setup", setup);
-            Optional<Map<String, Object>> torch = pytorch(settings, all.size(), warmup, repetitions);
+            Optional<Map<String, Object>> torch = arch == Architecture.LENET
+                    ? pytorch(settings, all.size(), warmup, repetitions) : Optional.empty();
             torch.ifPresent(t -> {
                 results.put("pytorch", t);
                 results.put("dl4jOverPytorchTraining", (all.size() / plain.median()) / rate(t, "trainingEpoch"));
@@ -204,8 +206,8 @@ final class SpeedBenchCommand {
                             + cpuRate(t, "trainingEpoch").map(r -> String.format(java.util.Locale.ROOT,
                                     "By process CPU time: PyTorch training %.0f records per CPU-second (DL4J %.2f×).%n", r,
                                     (all.size() / cpu.get("plain DL4J loop, masked").median()) / r)).orElse(""))
-                    .orElse("PyTorch: not measured (bench.pytorch=off, or python3 with torch not installed:"
-                            + " apt-get install python3-torch).\n");
+                    .orElse("PyTorch: not measured (bench.pytorch=off, python3 with torch not installed:"
+                            + " apt-get install python3-torch, or a model other than the LeNet).\n");
             out.writeText("bench.json", io.salun.report.Report.toJson(results));
             out.writeText("bench.md", md);
             out.publish();

@@ -77,4 +77,26 @@ class BenchmarkSparkTest {
             assertTrue(Files.readString(out.resolve(scenario).resolve("report.html")).contains("data:image/png;base64,"));
         }
     }
+
+    /** Every method, a masked variant among them, on a BatchNorm graph (ResNet-18 at width 2). */
+    @Test
+    void runsEveryMethodOnAGraph() throws Exception {
+        Path out = dir.resolve("bench-graph");
+        assertEquals(0, Main.run(new String[] {"benchmark", "--spark.master=local[2]", "--spark.partitions=2",
+            "--data.dir=" + LocalSpark.fashionMnistSlice(), "--data.subset=300", "--model.arch=resnet18",
+            "--model.width=2", "--model.path=" + dir.resolve("resnet.zip"), "--model.train-if-missing=true",
+            "--train.epochs=2", "--benchmark.scenarios=random10", "--benchmark.methods=ft,ga,rl,l1-sparse,salun,rl+mask",
+            "--benchmark.ft.epochs=1", "--benchmark.rl.epochs=1", "--benchmark.l1-sparse.epochs=1",
+            "--benchmark.salun.epochs=1", "--benchmark.ga.epochs=1", "--benchmark.ga.lr=0.001",
+            "--benchmark.output=" + out}));
+        JsonNode json = new ObjectMapper().readTree(out.resolve("random10").resolve("benchmark.json").toFile());
+        List<String> methods = new ArrayList<>();
+        for (JsonNode row : json.get("table")) {
+            methods.add(row.get("method").asText());
+            for (String metric : List.of("UA", "RA", "TA", "MIA", "avgGap")) {
+                assertTrue(Double.isFinite(row.get(metric).asDouble()), row.get("method") + " lacks a finite " + metric);
+            }
+        }
+        assertEquals(List.of("original", "retrain", "ft", "ga", "rl", "l1-sparse", "salun", "rl+mask"), methods);
+    }
 }

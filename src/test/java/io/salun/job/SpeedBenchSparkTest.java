@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The bench command's arithmetic, and a tiny run of it whose numbers must hang together. */
@@ -55,5 +56,26 @@ class SpeedBenchSparkTest {
         assertEquals(plain / unmasked - 1, bench.get("maskingOverhead").asDouble(), 1e-9);
         assertTrue(bench.at("/memory/peakHeapBytes").asLong() > 0);
         assertTrue(Files.readString(out.resolve("bench.md")).contains("Spark engine, 1 partition"));
+    }
+
+    /** The same measurements on a BatchNorm graph (ResNet-18 at width 2). */
+    @Test
+    void tinyBenchRunsOnAGraph() throws Exception {
+        SparkSession spark = LocalSpark.start("bench-graph");
+        Path out = dir.resolve("bench-graph");
+        try {
+            assertEquals(0, Main.run(JobArgs.of("bench", List.of("--spark.master=local[2]", "--spark.partitions=2",
+                    "--data.dir=" + LocalSpark.fashionMnistSlice(), "--model.arch=resnet18", "--model.width=2",
+                    "--bench.records=200", "--bench.warmup=0", "--bench.repetitions=1", "--bench.output=" + out))));
+        } finally {
+            spark.stop();
+        }
+        JsonNode bench = new ObjectMapper().readTree(out.resolve("bench.json").toFile());
+        assertEquals("resnet18", bench.at("/setup/arch").asText());
+        assertEquals(io.salun.model.Architecture.RESNET18.network(28, 28, 1, 10, 1,
+                new io.salun.model.Optimizer("sgd", 0.1, 0.9, 0, 0), 2, false).numParams(), bench.at("/setup/parameters").asLong());
+        assertTrue(bench.at("/saliencyPass/recordsPerSecond/median").asDouble() > 0);
+        assertTrue(bench.at("/fineTuningEpoch/sparkOnePartition/recordsPerSecond/median").asDouble() > 0);
+        assertFalse(bench.has("pytorch"), "PyTorch is compared on the LeNet only");
     }
 }
