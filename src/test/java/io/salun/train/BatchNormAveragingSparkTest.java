@@ -108,6 +108,35 @@ class BatchNormAveragingSparkTest extends LocalSparkTest {
         assertEquals(plain.iteration(), engine.iteration());
     }
 
+    /** A masked graph stopped after 2 of 3 epochs and resumed from its checkpoint ends in the bits of an uninterrupted run. */
+    @Test
+    void aGraphResumedFromACheckpointEndsInTheSameBits(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+        NetworkSnapshot start = resnet(new Optimizer("sgd", 0.05, 0.9, 5e-4, 0));
+        io.salun.mask.Bitset mask = io.salun.mask.SaliencyMask.topK(new java.util.SplittableRandom(4).doubles(start.size())
+                .toArray(), 0.5, io.salun.model.ParameterRoles.untrainable(start));
+        JavaRDD<Shard> shards = Shards.cache(IdxSource.read(sc, images, labels, 2).filter(e -> e.id() % 10 == 0)
+                .map(e -> e.withForget(e.id() % 70 == 0)), "two partitions");
+        Labelling labelling = Labelling.randomForgetLabels(4, 10, true);
+        ParameterAveraging.Plan three = new ParameterAveraging.Plan("g", 3, 32, 2, 10, 4, DataOrder.MIXED, labelling,
+                new GradientTerm.None(), 2);
+        ParameterAveraging.Result whole = ParameterAveraging.train(sc, start, shards, three, Optional.of(mask));
+        Checkpoints checkpoints = Checkpoints.open(dir.resolve("ckpt").toString(), "run-1", 2, sc.hadoopConfiguration());
+        ParameterAveraging.Plan two = new ParameterAveraging.Plan("g", 2, 32, 2, 10, 4, DataOrder.MIXED, labelling,
+                new GradientTerm.None(), 2);
+        ParameterAveraging.train(sc, start, shards, two, Optional.of(mask), Optional.of(checkpoints));
+        assertTrue(checkpoints.latest("g").isPresent());
+        ParameterAveraging.Result resumed = ParameterAveraging.train(sc, start, shards, three, Optional.of(mask),
+                Optional.of(checkpoints));
+        shards.unpersist();
+        float[] expected = whole.network().parameters();
+        float[] actual = resumed.network().parameters();
+        for (int i = 0; i < expected.length; i++) {
+            assertEquals(Float.floatToRawIntBits(expected[i]), Float.floatToRawIntBits(actual[i]), "parameter " + i);
+        }
+        assertEquals(whole.losses(), resumed.losses());
+        io.salun.mask.MaskAssertions.assertMaskedUnchanged(mask, start.parameters(), resumed.network().parameters());
+    }
+
     /**
      * One round of one step on each of two partitions, each step over its whole partition: each
      * partition's running statistics become {@code d·s₀ + (1−d)·batch} (the batch's mean, and its
