@@ -1,16 +1,19 @@
 #!/usr/bin/env python3
-"""The reference LeNet of DATA.md in PyTorch, timed the way `bench` times DL4J: one training epoch
-(SGD, Nesterov momentum 0.9, weight decay 5e-4, batch 64) and inference (batch 500) over the same
-number of Fashion-MNIST training records, on a given number of threads, after warm-up. Prints one
-JSON object. A benchmark dependency only (Debian: python3-torch), never a runtime one.
+"""The reference LeNet of DATA.md (or, with --arch resnet18, the CIFAR ResNet-18 of
+src/test/python/pytorch_models.py at --width, on one input channel) in PyTorch, timed the way
+`bench` times DL4J: one training epoch (SGD, Nesterov momentum 0.9, weight decay 5e-4, batch 64)
+and inference (batch 500) over the same number of Fashion-MNIST training records, on a given
+number of threads, after warm-up. Prints one JSON object. A benchmark dependency only (Debian:
+python3-torch), never a runtime one.
 
-Usage: pytorch_lenet.py --data DIR --records N --threads T --repetitions R --warmup W
+Usage: pytorch_lenet.py --data DIR --records N --threads T --repetitions R --warmup W [--arch A --width W]
 """
 import argparse
 import gzip
 import json
 import os
 import statistics
+import sys
 import time
 
 
@@ -27,6 +30,8 @@ def main():
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--repetitions", type=int, default=5)
     p.add_argument("--warmup", type=int, default=1)
+    p.add_argument("--arch", choices=("lenet", "resnet18"), default="lenet")
+    p.add_argument("--width", type=int, default=64)
     a = p.parse_args()
     # pin every pool before torch loads: Debian's torch does matrix work in OpenBLAS
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -50,8 +55,16 @@ def main():
             nn.Conv2d(20, 50, 5), nn.ReLU(), nn.MaxPool2d(2, 2),
             nn.Flatten(), nn.Linear(800, 500), nn.ReLU(), nn.Linear(500, 10))
 
-    net = lenet()
-    params = sum(p.numel() for p in net.parameters())
+    if a.arch == "lenet":
+        net = lenet()
+    else:
+        # the same module the interop tests check DL4J's ResNet-18 against
+        sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src", "test", "python"))
+        from pytorch_models import ResNet18
+        net = ResNet18(width=a.width, channels=1, classes=10)
+    # counted as DL4J counts them: parameters and BatchNorm's running statistics
+    params = sum(p.numel() for p in net.parameters()) + sum(
+        b.numel() for name, b in net.named_buffers() if name.endswith(("running_mean", "running_var")))
     opt = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9, nesterov=True, weight_decay=5e-4)
     loss_fn = nn.CrossEntropyLoss()
 
@@ -77,7 +90,8 @@ def main():
                 net(x[i:i + 500])
         return time.perf_counter() - t0, time.process_time() - c0
 
-    out = {"torch": torch.__version__, "threads": a.threads, "records": n, "parameters": params}
+    out = {"torch": torch.__version__, "threads": a.threads, "records": n, "parameters": params, "arch": a.arch,
+           "width": a.width if a.arch == "resnet18" else None}
     for name, fn in (("trainingEpoch", train_epoch), ("inference", inference)):
         for _ in range(a.warmup):
             fn()

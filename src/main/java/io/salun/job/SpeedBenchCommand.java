@@ -179,8 +179,8 @@ final class SpeedBenchCommand {
             setup.put("oneDnn", io.salun.model.NativeHelpers.oneDnnActive());
             setup.put("nd4jNativeBuild", io.salun.model.NativeHelpers.buildInfo());
             results.put("setup", setup);
-            Optional<Map<String, Object>> torch = arch == Architecture.LENET
-                    ? pytorch(settings, all.size(), warmup, repetitions) : Optional.empty();
+            Optional<Map<String, Object>> torch = arch == Architecture.MLP ? Optional.empty()
+                    : pytorch(settings, arch, all.size(), warmup, repetitions);
             torch.ifPresent(t -> {
                 results.put("pytorch", t);
                 results.put("dl4jOverPytorchTraining", (all.size() / plain.median()) / rate(t, "trainingEpoch"));
@@ -198,7 +198,7 @@ final class SpeedBenchCommand {
                     + String.format(java.util.Locale.ROOT, "%nND4J: %s; DL4J oneDNN layer helpers %s.%n",
                             io.salun.model.NativeHelpers.buildInfo(),
                             io.salun.model.NativeHelpers.oneDnnActive() ? "in use" : "not in use")
-                    + torch.map(t -> String.format(java.util.Locale.ROOT, "PyTorch %s on %s thread(s), same LeNet and"
+                    + torch.map(t -> String.format(java.util.Locale.ROOT, "PyTorch %s on %s thread(s), same network and"
                             + " records: training %.0f records/s (DL4J %.2f×), inference %.0f records/s (DL4J %.2f×).%n",
                             t.get("torch"), t.get("threads"), rate(t, "trainingEpoch"),
                             (all.size() / plain.median()) / rate(t, "trainingEpoch"), rate(t, "inference"),
@@ -207,7 +207,7 @@ final class SpeedBenchCommand {
                                     "By process CPU time: PyTorch training %.0f records per CPU-second (DL4J %.2f×).%n", r,
                                     (all.size() / cpu.get("plain DL4J loop, masked").median()) / r)).orElse(""))
                     .orElse("PyTorch: not measured (bench.pytorch=off, python3 with torch not installed:"
-                            + " apt-get install python3-torch, or a model other than the LeNet).\n");
+                            + " apt-get install python3-torch, or the MLP, which has no PyTorch twin here).\n");
             out.writeText("bench.json", io.salun.report.Report.toJson(results));
             out.writeText("bench.md", md);
             out.publish();
@@ -221,11 +221,13 @@ final class SpeedBenchCommand {
     }
 
     /**
-     * The same LeNet in PyTorch on the same records and thread count (bench/pytorch_lenet.py), when
+     * The same network (the LeNet, or ResNet-18 at model.width) in PyTorch on the same records and
+     * thread count (bench/pytorch_lenet.py), when
      * bench.pytorch allows and python3 with torch is there; a benchmark dependency only.
      */
     @SuppressWarnings("unchecked")
-    private static Optional<Map<String, Object>> pytorch(Settings settings, int records, int warmup, int repetitions) {
+    private static Optional<Map<String, Object>> pytorch(Settings settings, Architecture arch, int records, int warmup,
+                                                         int repetitions) {
         Path script = Path.of("bench", "pytorch_lenet.py");
         if (settings.get(JobSettings.BENCH_PYTORCH).equals("off") || !Files.isRegularFile(script)
                 || !settings.get(JobSettings.DATA_FORMAT).equals("idx")) {
@@ -238,7 +240,9 @@ final class SpeedBenchCommand {
                     Files.isExecutable(Path.of("/usr/bin/python3")) ? "/usr/bin/python3" : "python3");
             Process p = new ProcessBuilder(python, script.toString(), "--data", settings.get(JobSettings.DATA_DIR),
                     "--records", String.valueOf(records), "--threads", threads, "--repetitions",
-                    String.valueOf(repetitions), "--warmup", String.valueOf(Math.max(1, warmup))).start();
+                    String.valueOf(repetitions), "--warmup", String.valueOf(Math.max(1, warmup)), "--arch",
+                    arch.name().toLowerCase(java.util.Locale.ROOT), "--width",
+                    String.valueOf(settings.get(JobSettings.MODEL_WIDTH))).start();
             String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
             String err = new String(p.getErrorStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
             if (p.waitFor() != 0) {
