@@ -147,13 +147,7 @@ class GradientSumTest {
         double eps = 1e-6;
         int nonZero = 0;
         for (int j : probes) {
-            double theta = params.getDouble(j);
-            params.putScalar(j, theta + eps);
-            double up = summedLoss(net, x, shard);
-            params.putScalar(j, theta - eps);
-            double down = summedLoss(net, x, shard);
-            params.putScalar(j, theta);
-            double fd = (up - down) / (2 * eps);
+            double fd = centralDifference(io.salun.model.Net.of(net), params, j, eps, x, shard);
             assertEquals(fd, g[j], 1e-5 * scale + 1e-7, "parameter " + j);
             if (Math.abs(fd) > 1e-3 * scale) {
                 nonZero++;
@@ -209,13 +203,7 @@ class GradientSumTest {
                 assertEquals(0.0, g[j], "running statistic " + j + " got a gradient");
                 continue;
             }
-            double theta = params.getDouble(j);
-            params.putScalar(j, theta + eps);
-            double up = summedLoss(net, x, shard);
-            params.putScalar(j, theta - eps);
-            double down = summedLoss(net, x, shard);
-            params.putScalar(j, theta);
-            double fd = (up - down) / (2 * eps);
+            double fd = centralDifference(net, params, j, eps, x, shard);
             assertEquals(fd, g[j], 1e-5 * scale + 1e-7, "parameter " + j);
             checked++;
             nonZero += Math.abs(fd) > 1e-3 * scale ? 1 : 0;
@@ -300,8 +288,15 @@ class GradientSumTest {
         assertThrows(IllegalArgumentException.class, () -> wrongNet.add(net.gradient().gradient(), 2));
     }
 
-    private static double summedLoss(MultiLayerNetwork net, INDArray x, Shard shard) {
-        return summedLoss(io.salun.model.Net.of(net), x, shard);
+    /** (L(θ + ε·e_j) − L(θ − ε·e_j)) / 2ε of the summed loss, θ_j restored after. */
+    private static double centralDifference(Net net, INDArray params, int j, double eps, INDArray x, Shard shard) {
+        double theta = params.getDouble(j);
+        params.putScalar(j, theta + eps);
+        double up = summedLoss(net, x, shard);
+        params.putScalar(j, theta - eps);
+        double down = summedLoss(net, x, shard);
+        params.putScalar(j, theta);
+        return (up - down) / (2 * eps);
     }
 
     private static double summedLoss(Net net, INDArray x, Shard shard) {

@@ -84,13 +84,7 @@ public final class SliceTables {
                 image.setRGB(x, y, (r << 16) | (g << 8) | b);
             }
         }
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        try {
-            ImageIO.write(image, "png", out);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return out.toByteArray();
+        return encode(image);
     }
 
     /** A 28×28 grey PNG of features in [0, 1] that were 8-bit pixels / 255. */
@@ -99,6 +93,10 @@ public final class SliceTables {
         for (int i = 0; i < features.length; i++) {
             image.getRaster().setSample(i % 28, i / 28, 0, Math.round(features[i] * 255));
         }
+        return encode(image);
+    }
+
+    private static byte[] encode(BufferedImage image) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         try {
             ImageIO.write(image, "png", out);

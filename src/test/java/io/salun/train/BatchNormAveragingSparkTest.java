@@ -1,6 +1,5 @@
 package io.salun.train;
 
-import io.salun.config.Seeds;
 import io.salun.data.IdxSource;
 import io.salun.data.Shard;
 import io.salun.data.Shards;
@@ -84,27 +83,9 @@ class BatchNormAveragingSparkTest extends LocalSparkTest {
 
         Shard shard = shards.first();
         shards.unpersist();
-        Net plain = start.net();
-        for (int epoch = 0; epoch < 2; epoch++) {
-            int[] order = DataOrder.MIXED.rows(shard, Seeds.derive(9, "t/order", epoch, 0));
-            for (int from = 0; from < shard.size(); from += 32) {
-                int e = epoch;
-                Minibatch b = Minibatch.of(shard, order, from, Math.min(shard.size(), from + 32), 10,
-                        row -> labelling.label(shard, row, e));
-                plain.fit(b.features(), b.labels());
-            }
-        }
-        float[] expected = plain.params().toFloatVector();
-        float[] actual = engine.parameters();
-        assertEquals(expected.length, actual.length);
-        for (int i = 0; i < expected.length; i++) {
-            assertEquals(Float.floatToRawIntBits(expected[i]), Float.floatToRawIntBits(actual[i]), "parameter " + i);
-        }
-        float[] expectedState = plain.updaterState().toFloatVector();
-        float[] actualState = engine.updaterState();
-        for (int i = 0; i < expectedState.length; i++) {
-            assertEquals(Float.floatToRawIntBits(expectedState[i]), Float.floatToRawIntBits(actualState[i]), "state " + i);
-        }
+        Net plain = PlainTraining.train(start, shard, plan, labelling);
+        PlainTraining.assertSameBits(plain.params().toFloatVector(), engine.parameters(), "parameter");
+        PlainTraining.assertSameBits(plain.updaterState().toFloatVector(), engine.updaterState(), "state");
         assertEquals(plain.iteration(), engine.iteration());
     }
 
@@ -128,11 +109,7 @@ class BatchNormAveragingSparkTest extends LocalSparkTest {
         ParameterAveraging.Result resumed = ParameterAveraging.train(sc, start, shards, three, Optional.of(mask),
                 Optional.of(checkpoints));
         shards.unpersist();
-        float[] expected = whole.network().parameters();
-        float[] actual = resumed.network().parameters();
-        for (int i = 0; i < expected.length; i++) {
-            assertEquals(Float.floatToRawIntBits(expected[i]), Float.floatToRawIntBits(actual[i]), "parameter " + i);
-        }
+        PlainTraining.assertSameBits(whole.network().parameters(), resumed.network().parameters(), "parameter");
         assertEquals(whole.losses(), resumed.losses());
         io.salun.mask.MaskAssertions.assertMaskedUnchanged(mask, start.parameters(), resumed.network().parameters());
     }

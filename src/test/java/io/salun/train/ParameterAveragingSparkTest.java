@@ -1,6 +1,5 @@
 package io.salun.train;
 
-import io.salun.config.Seeds;
 import io.salun.data.Example;
 import io.salun.data.IdxSource;
 import io.salun.data.Shard;
@@ -43,23 +42,9 @@ class ParameterAveragingSparkTest extends LocalSparkTest {
         // plain DL4J: one network, the same minibatches in the same order, no Spark, no averaging
         Shard shard = shards.first();
         shards.unpersist();
-        MultiLayerNetwork plain = start.build();
-        for (int epoch = 0; epoch < 2; epoch++) {
-            int[] order = DataOrder.MIXED.rows(shard, Seeds.derive(9, "t/order", epoch, 0));
-            for (int from = 0; from < shard.size(); from += 32) {
-                int e = epoch;
-                Minibatch b = Minibatch.of(shard, order, from, Math.min(shard.size(), from + 32), 10,
-                        row -> labelling.label(shard, row, e));
-                plain.fit(b.features(), b.labels());
-            }
-        }
-        float[] expected = plain.params().toFloatVector();
-        float[] actual = engine.parameters();
-        assertEquals(expected.length, actual.length);
-        for (int i = 0; i < expected.length; i++) {
-            assertEquals(Float.floatToRawIntBits(expected[i]), Float.floatToRawIntBits(actual[i]), "parameter " + i);
-        }
-        assertEquals(plain.getIterationCount(), engine.iteration());
+        io.salun.model.Net plain = PlainTraining.train(start, shard, plan, labelling);
+        PlainTraining.assertSameBits(plain.params().toFloatVector(), engine.parameters(), "parameter");
+        assertEquals(plain.iteration(), engine.iteration());
     }
 
     @Test
