@@ -130,13 +130,17 @@ final class SpeedBenchCommand {
                     LocalSteps.run(start, Optional.empty(), all, 0, wholeEpoch));
             Stats sparkOne = measure(cpu, "Spark engine, 1 partition", warmup, repetitions, () ->
                     ParameterAveraging.train(sc, start, single, plan, Optional.of(mask)));
+            ParameterAveraging.Plan oneStep = new ParameterAveraging.Plan(plan.stage(), plan.epochs(), plan.batchSize(), 1,
+                    plan.classes(), plan.seed(), plan.order(), plan.targets(), plan.term(), plan.treeDepth());
+            Stats sparkOneStep = measure(cpu, "Spark engine, 1 partition, 1 local step", warmup, repetitions, () ->
+                    ParameterAveraging.train(sc, start, single, oneStep, Optional.of(mask)));
             Stats sparkAll = measure(cpu, "Spark engine, " + partitions + " partitions", warmup, repetitions, () ->
                     ParameterAveraging.train(sc, start, spread, plan, Optional.of(mask)));
             Stats saliency = measure(cpu, "saliency pass", warmup, repetitions, () ->
                     SaliencyStage.gradientSum(sc, start, forget, settings.get(JobSettings.SALIENCY_BATCH), classes,
                             settings.get(JobSettings.TREE_DEPTH)));
-            Stats round = measure(cpu, "empty round (broadcast + treeReduce)", warmup, repetitions, () ->
-                    emptyRound(sc, start, spread, settings.get(JobSettings.TREE_DEPTH)));
+            Stats round = measure(cpu, "empty round (broadcast + merge)", warmup, repetitions, () ->
+                    ParameterAveraging.emptyRound(sc, start, spread, settings.get(JobSettings.TREE_DEPTH)));
             Stats inference = measure(cpu, "inference, plain DL4J (batch 500)", warmup, repetitions, () ->
                     io.salun.eval.Predictions.count(start.net(), all, 500, classes));
             int parameters = start.size();
@@ -148,6 +152,7 @@ final class SpeedBenchCommand {
                     "plainMasked", throughput(plain, all.size()),
                     "plainUnmasked", throughput(unmasked, all.size()),
                     "sparkOnePartition", throughput(sparkOne, all.size()),
+                    "sparkOnePartitionOneLocalStep", throughput(sparkOneStep, all.size()),
                     "sparkAllPartitions", throughput(sparkAll, all.size())));
             results.put("inferencePlain", throughput(inference, all.size()));
             results.put("saliencyPass", throughput(saliency, forgetCount));
@@ -157,6 +162,8 @@ final class SpeedBenchCommand {
             double sparkOverhead = sparkOne.median() / plain.median();
             results.put("maskingOverhead", maskingOverhead);
             results.put("sparkOverheadOnePartition", sparkOverhead);
+            results.put("sparkOverheadOnePartitionOneLocalStep", sparkOneStep.median() / plain.median());
+            results.put("sparkSpeedupAllPartitions", sparkOne.median() / sparkAll.median());
             Map<String, Object> cpuJson = new LinkedHashMap<>();
             cpu.forEach((what, st) -> cpuJson.put(what, st.json()));
             results.put("processCpuSeconds", cpuJson);
@@ -190,8 +197,8 @@ final class SpeedBenchCommand {
             });
             io.salun.report.Provenance.of(settings, sc, started).addTo(results);
 
-            String md = markdown(all.size(), forgetCount, partitions, batch, plain, unmasked, sparkOne, sparkAll, saliency,
-                    round, gradientReduce, maskingOverhead, sparkOverhead)
+            String md = markdown(all.size(), forgetCount, partitions, batch, plain, unmasked, sparkOne, sparkOneStep, sparkAll,
+                    saliency, round, gradientReduce, maskingOverhead, sparkOverhead, plan.localSteps())
                     + String.format(java.util.Locale.ROOT, "%nInference (batch 500, plain DL4J): %.0f records/s.%n",
                             all.size() / inference.median())
                     + cpuMarkdown(cpu, all.size(), forgetCount, maskingOverheadCpu)
@@ -265,11 +272,6 @@ final class SpeedBenchCommand {
         return ((Number) m.get("median")).doubleValue();
     }
 
-    private static void emptyRound(JavaSparkContext sc, NetworkSnapshot network, JavaRDD<Shard> shards, int depth) {
-        ShardAggregate.reduce(sc, network, shards, (n, partition, it) -> Optional.of(RoundAverage.empty(n.size(),
-                n.updaterState().length)), RoundAverage::merge, depth);
-    }
-
     private static Stats measure(Map<String, Stats> cpu, String what, int warmup, int repetitions, Runnable work) {
         for (int i = 0; i < warmup; i++) {
             work.run();
@@ -331,20 +333,25 @@ final class SpeedBenchCommand {
     }
 
     private static String markdown(long records, long forget, int partitions, int batch, Stats plain, Stats unmasked,
-                                   Stats sparkOne, Stats sparkAll, Stats saliency, Stats round, Stats reduce,
-                                   double maskingOverhead, double sparkOverhead) {
+                                   Stats sparkOne, Stats sparkOneStep, Stats sparkAll, Stats saliency, Stats round,
+                                   Stats reduce, double maskingOverhead, double sparkOverhead, int localSteps) {
         StringBuilder md = new StringBuilder();
         md.append("| measurement | median | range | records/s (median) |\n|---|---:|---:|---:|\n");
         row(md, "masked fine-tuning epoch, plain DL4J loop (1 thread)", plain, records);
         row(md, "fine-tuning epoch without the mask, plain DL4J loop", unmasked, records);
-        row(md, "masked fine-tuning epoch, Spark engine, 1 partition", sparkOne, records);
-        row(md, "masked fine-tuning epoch, Spark engine, " + partitions + " partitions", sparkAll, records);
+        row(md, "masked fine-tuning epoch, Spark engine, 1 partition, " + localSteps + " local steps", sparkOne, records);
+        row(md, "masked fine-tuning epoch, Spark engine, 1 partition, 1 local step", sparkOneStep, records);
+        row(md, "masked fine-tuning epoch, Spark engine, " + partitions + " partitions, " + localSteps + " local steps",
+                sparkAll, records);
         row(md, "saliency pass (gradient sum + treeReduce) over " + forget + " records", saliency, forget);
-        row(md, "one round with no training: broadcast + treeReduce of parameters and state", round, 0);
+        row(md, "one round with no training: broadcast of parameters and state, merge on the executors, mean to the driver",
+                round, 0);
         row(md, "treeReduce of a gradient sum (N doubles per partition)", reduce, 0);
         md.append(String.format(java.util.Locale.ROOT, "%nBatch %d, %d records. Masking costs %+.1f %% of a plain"
-                + " step; the Spark engine on 1 partition takes %.3f× the plain loop's time.%n", batch, records,
-                100 * maskingOverhead, sparkOverhead));
+                + " step; the Spark engine on 1 partition takes %.3f× the plain loop's time at %d local steps and"
+                + " %.3f× at 1; %d partitions give %.2f× the records/s of 1.%n", batch, records,
+                100 * maskingOverhead, sparkOverhead, localSteps, sparkOneStep.median() / plain.median(), partitions,
+                sparkOne.median() / sparkAll.median()));
         return md.toString();
     }
 

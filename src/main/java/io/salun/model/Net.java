@@ -158,6 +158,17 @@ public final class Net {
         return isGraph() ? graph.getConfiguration().getIterationCount() : stack.getLayerWiseConfigurations().getIterationCount();
     }
 
+    /** Sets the iteration and epoch counters (the update rules' schedules and Adam's bias correction read them). */
+    public void setCounters(int iteration, int epoch) {
+        if (isGraph()) {
+            graph.getConfiguration().setIterationCount(iteration);
+            graph.getConfiguration().setEpochCount(epoch);
+        } else {
+            stack.getLayerWiseConfigurations().setIterationCount(iteration);
+            stack.getLayerWiseConfigurations().setEpochCount(epoch);
+        }
+    }
+
     /** The size of the current minibatch. */
     public int batchSize() {
         return isGraph() ? graph.batchSize() : stack.batchSize();

@@ -32,7 +32,7 @@ public final class SaliencyStage {
     /** The summed gradient of {@code kernel} at {@code network}, over every partition of {@code forget}. */
     public static GradientSum gradientSum(JavaSparkContext sc, NetworkSnapshot network, JavaRDD<Shard> forget,
                                           Kernel kernel, int treeDepth) {
-        return ShardAggregate.reduce(sc, network, forget, (net, partition, shards) -> {
+        return ShardAggregate.reduceOnExecutors(sc, network, forget, (net, partition, shards) -> {
             if (!shards.hasNext()) {
                 return Optional.empty();
             }
@@ -41,7 +41,7 @@ public final class SaliencyStage {
                 sum = sum.merge(kernel.over(net.net(), shards.next()));
             }
             return Optional.of(sum);
-        }, GradientSum::merge, treeDepth);
+        }, GradientSum::merge, sum -> sum, treeDepth);
     }
 
     /** The summed cross-entropy gradient of the forget set at {@code original}, in inference mode. */

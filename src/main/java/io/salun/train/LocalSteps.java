@@ -12,8 +12,8 @@ import org.nd4j.linalg.factory.Nd4j;
 import java.util.Optional;
 
 /**
- * The work of one partition in one round of parameter averaging, free of Spark: rebuild the
- * round's network from its snapshot, take up to {@code localSteps} minibatch steps over the
+ * The work of one partition in one round of parameter averaging, free of Spark: on the round's
+ * network ({@link #prepare}d once per stage and kept by {@link StageNets}), take up to {@code localSteps} minibatch steps over the
  * partition's rows in this epoch's order, and add the resulting parameters and updater state to a
  * {@link RoundAverage}.
  *
@@ -36,25 +36,54 @@ public final class LocalSteps {
         return (rows + batchSize - 1) / batchSize;
     }
 
-    /** Runs one partition's round; an exhausted or empty partition contributes nothing. */
+    /** Runs one partition's round on a network built from {@code snapshot}; an exhausted or empty partition contributes nothing. */
     public static RoundAverage run(NetworkSnapshot snapshot, Optional<Bitset> mask, Shard shard,
                                        int partition, Round round) {
-        RoundAverage result = RoundAverage.empty(snapshot.size(), snapshot.updaterState().length);
+        if (!hasWork(shard, round)) {
+            return RoundAverage.empty(snapshot.size(), snapshot.updaterState().length);
+        }
+        return run(prepare(snapshot, mask, round.term()), shard, partition, round);
+    }
+
+    /**
+     * The network of {@code snapshot} ready for a stage's steps: its gradient term and the mask
+     * (anchored at the snapshot's parameters) attached in the order the term asks for.
+     */
+    public static Net prepare(NetworkSnapshot snapshot, Optional<Bitset> mask, GradientTerm term) {
+        Net net = snapshot.net();
+        if (!term.afterMask()) {
+            term.attach(net);
+        }
+        mask.ifPresent(m -> MaskedUpdate.attach(net, m));
+        if (term.afterMask()) {
+            term.attach(net);
+        }
+        return net;
+    }
+
+    /** Whether {@code shard} has minibatches left for {@code round}. */
+    static boolean hasWork(Shard shard, Round round) {
+        return firstBatch(shard, round) < batchesPerEpoch(shard.size(), round.batchSize());
+    }
+
+    private static int firstBatch(Shard shard, Round round) {
+        return round.round() * round.localSteps();
+    }
+
+    /**
+     * Runs one partition's round on {@code net}, a network {@link #prepare}d for the stage and
+     * holding the round's starting parameters, updater state and counters.
+     */
+    public static RoundAverage run(Net net, Shard shard, int partition, Round round) {
+        RoundAverage result = RoundAverage.empty((int) net.numParams(), net.updaterState() == null ? 0
+                : (int) net.updaterState().length());
         int batches = batchesPerEpoch(shard.size(), round.batchSize());
-        int firstBatch = round.round() * round.localSteps();
-        if (firstBatch >= batches) {
+        int firstBatch = firstBatch(shard, round);
+        if (!hasWork(shard, round)) {
             return result;
         }
         int lastBatch = Math.min(batches, firstBatch + round.localSteps());
         Nd4j.getRandom().setSeed(Seeds.derive(round.seed(), round.stage() + "/nd4j", round.epoch(), round.round(), partition));
-        Net net = snapshot.net();
-        if (!round.term().afterMask()) {
-            round.term().attach(net);
-        }
-        mask.ifPresent(m -> MaskedUpdate.attach(net, m));
-        if (round.term().afterMask()) {
-            round.term().attach(net);
-        }
         int[] order = round.order().rows(shard, Seeds.derive(round.seed(), round.stage() + "/order", round.epoch(), partition));
         long examples = 0;
         double lossTotal = 0;

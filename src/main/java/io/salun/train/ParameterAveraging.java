@@ -2,6 +2,7 @@ package io.salun.train;
 
 import io.salun.data.Shard;
 import io.salun.mask.Bitset;
+import io.salun.model.Net;
 import io.salun.model.NetworkSnapshot;
 import io.salun.spark.ShardAggregate;
 import org.apache.spark.api.java.JavaRDD;
@@ -16,9 +17,12 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * Data-parallel training on Spark by parameter averaging: each round broadcasts the current
- * network (parameters + updater state), every partition runs {@link LocalSteps} on its cached
- * {@link Shard}, and {@code treeReduce} averages the results ({@link RoundAverage}). The one
+ * Data-parallel training on Spark by parameter averaging. A stage broadcasts its network's
+ * configuration, mask and gradient term once; each round broadcasts only the current parameters,
+ * updater state and iteration counter, every partition runs {@link LocalSteps} on its cached
+ * {@link Shard} with the network its executor kept from the last round ({@link StageNets}), and a
+ * tree of merges on the executors averages the results ({@link RoundAverage}), the driver receiving
+ * only the float32 mean ({@link ShardAggregate#reduceOnExecutors}). The one
  * engine serves training the original model, Retrain, and masked fine-tuning (SalUn and the other
  * unlearning methods).
  *
@@ -85,8 +89,10 @@ public final class ParameterAveraging {
         LOG.info("{}: {} epochs x {} rounds over {} partitions ({} records), batch {}, {} local steps per round{}",
                 plan.stage(), plan.epochs(), rounds, sizes.size(), sizes.stream().mapToLong(Integer::longValue).sum(),
                 plan.batchSize(), plan.localSteps(), mask.map(m -> ", mask keeps " + m.cardinality() + " of " + m.size()).orElse(""));
-        // Optional is not serialisable: the mask travels as a list of zero or one bitset.
-        Broadcast<List<Bitset>> maskBroadcast = sc.broadcast(mask.map(List::of).orElse(List.of()));
+        // what every round shares travels once; each round then sends only parameters, state and counter
+        StageNets.Stage stage = new StageNets.Stage(plan.stage() + "/" + java.util.UUID.randomUUID(), start.config(),
+                start.epoch(), mask.orElse(null), plan.term());
+        Broadcast<StageNets.Stage> stageBroadcast = sc.broadcast(stage);
         float[] anchor = start.parameters();
         NetworkSnapshot current = start;
         List<RoundLoss> losses = new ArrayList<>();
@@ -112,7 +118,7 @@ public final class ParameterAveraging {
                     }
                     LocalSteps.Round spec = new LocalSteps.Round(plan.stage(), plan.seed(), epoch, round,
                             plan.batchSize(), plan.localSteps(), plan.classes(), plan.order(), plan.targets(), plan.term());
-                    RoundAverage average = round(sc, current, shards, spec, maskBroadcast, plan.treeDepth());
+                    RoundAverage average = round(sc, current, shards, spec, stageBroadcast, plan.treeDepth());
                     if (!Double.isFinite(average.meanLoss())) {
                         throw new TrainingDivergedException(plan.stage(), epoch, round, average.meanLoss());
                     }
@@ -136,20 +142,42 @@ public final class ParameterAveraging {
                         String.format("%.4f", epochLoss / epochExamples), String.format("%.1f", (System.nanoTime() - began) / 1e9));
             }
         } finally {
-            maskBroadcast.destroy();
+            stageBroadcast.destroy();
+            StageNets.release(stage.key());
         }
         return new Result(current, Collections.unmodifiableList(losses), earlierSeconds + (System.nanoTime() - began) / 1e9);
     }
 
     private static RoundAverage round(JavaSparkContext sc, NetworkSnapshot current, JavaRDD<Shard> shards,
-                                          LocalSteps.Round spec, Broadcast<List<Bitset>> maskBroadcast, int depth) {
-        return ShardAggregate.reduce(sc, current, shards, (network, partition, it) -> {
-            RoundAverage local = RoundAverage.empty(network.size(), network.updaterState().length);
+                                      LocalSteps.Round spec, Broadcast<StageNets.Stage> stage, int depth) {
+        StageNets.Start start = new StageNets.Start(current.parameters(), current.updaterState(), current.iteration());
+        return ShardAggregate.reduceOnExecutors(sc, start, shards, (from, partition, it) -> {
+            StageNets.Stage s = stage.value();
+            RoundAverage local = RoundAverage.empty(from.parameters().length, from.updaterState().length);
             while (it.hasNext()) {
-                local.merge(LocalSteps.run(network, maskBroadcast.value().stream().findFirst(), it.next(), partition, spec));
+                Shard shard = it.next();
+                if (!LocalSteps.hasWork(shard, spec)) {
+                    continue;
+                }
+                Net net = StageNets.take(s, from);
+                local.merge(LocalSteps.run(net, shard, partition, spec));
+                StageNets.give(s, net);
             }
             return Optional.of(local);
-        }, RoundAverage::merge, depth);
+        }, RoundAverage::merge, RoundAverage::result, depth);
+    }
+
+    /**
+     * A round's machinery without its work, for {@code bench}: the round's broadcast of
+     * {@code network}'s parameters and updater state, one task per partition returning a partial of
+     * the same size, the merges on the executors and the mean back to the driver.
+     */
+    public static RoundAverage emptyRound(JavaSparkContext sc, NetworkSnapshot network, JavaRDD<Shard> shards, int depth) {
+        StageNets.Start start = new StageNets.Start(network.parameters(), network.updaterState(), network.iteration());
+        return ShardAggregate.reduceOnExecutors(sc, start, shards, (from, partition, it) -> Optional.of(
+                RoundAverage.empty(from.parameters().length, from.updaterState().length)
+                        .add(from.parameters().clone(), from.updaterState().clone(), 1, 0, 0)),
+                RoundAverage::merge, RoundAverage::result, depth);
     }
 
     /** {@code θ ← where(m, θ, anchor)} on flat arrays. */

@@ -43,7 +43,8 @@ class SpeedBenchSparkTest {
         JsonNode bench = new ObjectMapper().readTree(out.resolve("bench.json").toFile());
         assertEquals(431080, bench.at("/setup/parameters").asInt());
         assertEquals(400, bench.at("/setup/records").asInt());
-        for (String run : List.of("plainMasked", "plainUnmasked", "sparkOnePartition", "sparkAllPartitions")) {
+        for (String run : List.of("plainMasked", "plainUnmasked", "sparkOnePartition", "sparkOnePartitionOneLocalStep",
+                "sparkAllPartitions")) {
             JsonNode seconds = bench.at("/fineTuningEpoch/" + run + "/seconds");
             assertTrue(seconds.get("min").asDouble() > 0 && seconds.get("min").asDouble() <= seconds.get("median").asDouble()
                     && seconds.get("median").asDouble() <= seconds.get("max").asDouble(), run + ": " + seconds);

@@ -82,6 +82,33 @@ class ShardAggregateSparkTest {
         }
     }
 
+    /**
+     * The tree on the executors merges every partial exactly once whatever the partitioning and
+     * depth (the partition-index sum tells a lost or doubled partial), and the driver receives one
+     * value that went through {@code finish} once.
+     */
+    @Test
+    void reduceOnExecutorsEqualsTheLocalFoldAndFinishesOnce() throws Exception {
+        List<Integer> records = IntStream.range(0, 2000).map(i -> (i * 37) % 211 - 100).boxed().toList();
+        for (int partitions : new int[] {1, 2, 3, 5, 16, 101}) {
+            JavaRDD<Integer> rdd = sc.parallelize(records, partitions);
+            List<List<Integer>> local = rdd.glom().collect();
+            long[] expected = localFold(local, 3L);
+            for (int depth : new int[] {1, 2, 3}) {
+                long[] distributed = ShardAggregate.reduceOnExecutors(sc, 3L, rdd, KERNEL, ShardAggregateSparkTest::merge,
+                        a -> new long[] {a[0], a[1], a[2], a[3], -1}, depth);
+                assertEquals(java.util.Arrays.toString(expected).replace("]", ", -1]"), java.util.Arrays.toString(distributed),
+                        partitions + " partitions, depth " + depth);
+            }
+        }
+        JavaRDD<Integer> sparse = sc.parallelize(List.of(5, 9), 6);
+        assertEquals(14, ShardAggregate.reduceOnExecutors(sc, 1L, sparse, KERNEL, ShardAggregateSparkTest::merge,
+                a -> a, 2)[1], "two contributing partitions of six");
+        JavaRDD<Integer> none = sc.parallelize(List.<Integer>of(), 3);
+        assertThrows(IllegalArgumentException.class, () -> ShardAggregate.reduceOnExecutors(sc, 1L, none, KERNEL,
+                ShardAggregateSparkTest::merge, a -> a, 2));
+    }
+
     @Test
     void emptyPartitionsContributeNothing() throws Exception {
         // 2 records over 6 partitions: four partitions are empty; their kernel returns nothing

@@ -45,21 +45,7 @@ class LocalStepsTest {
 
     /** 61 rows (8 minibatches of 8, the last of 5), a third of them forget rows. */
     private static Shard shard() {
-        SplittableRandom random = new SplittableRandom(12);
-        int n = 61;
-        long[] ids = new long[n];
-        int[] labels = new int[n];
-        boolean[] forget = new boolean[n];
-        float[] features = new float[n * D];
-        for (int i = 0; i < n; i++) {
-            ids[i] = 10_000 + 17L * i;
-            labels[i] = random.nextInt(K);
-            forget[i] = i % 3 == 0;
-            for (int j = 0; j < D; j++) {
-                features[i * D + j] = (float) random.nextDouble();
-            }
-        }
-        return new Shard(ids, labels, forget, features, D);
+        return shardOf(61, 12, 10_000, 17, 3);
     }
 
     private static NetworkSnapshot snapshot(Optimizer optimizer) {
@@ -190,6 +176,78 @@ class LocalStepsTest {
             }
         }
         assertTrue(moved > mask.cardinality() / 2, "only " + moved + " of " + mask.cardinality() + " free parameters moved");
+    }
+
+    /**
+     * A network kept from the last round and loaded with the round's start gives the bits a network
+     * built from the same start gives, so tasks that rebuild (retried, moved, evicted) and tasks that
+     * reuse agree: two partitions, masked, through the l1 term (reads the iteration counter),
+     * over 2 epochs of rounds averaged as the engine does.
+     */
+    @ParameterizedTest
+    @MethodSource("optimizers")
+    void keptNetworksGiveTheBitsOfRebuiltOnes(Optimizer optimizer) {
+        Shard[] shards = {shard(), shardOf(47, 13, 50_000, 13, 4)};
+        NetworkSnapshot start = snapshot(optimizer);
+        Bitset mask = randomMask(start.size(), 33);
+        GradientTerm term = new GradientTerm.L1Decay(1e-3, 40);
+        StageNets.Stage stage = new StageNets.Stage("test/" + optimizer.rule(), start.config(), start.epoch(), mask, term);
+        NetworkSnapshot kept = start;
+        NetworkSnapshot rebuilt = start;
+        java.util.Set<io.salun.model.Net> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        int reused = 0;
+        for (int epoch = 0; epoch < 2; epoch++) {
+            for (int r = 0; r < 3; r++) {
+                LocalSteps.Round spec = new LocalSteps.Round(STAGE, SEED, epoch, r, BATCH, LOCAL_STEPS, K, DataOrder.MIXED,
+                        labelling(), term);
+                RoundAverage a = RoundAverage.empty(start.size(), start.updaterState().length);
+                RoundAverage b = RoundAverage.empty(start.size(), start.updaterState().length);
+                StageNets.Start from = new StageNets.Start(kept.parameters(), kept.updaterState(), kept.iteration());
+                for (int p = 0; p < shards.length; p++) {
+                    io.salun.model.Net net = StageNets.take(stage, from);
+                    if (!seen.add(net)) {
+                        reused++;
+                    }
+                    a.merge(LocalSteps.run(net, shards[p], p, spec));
+                    StageNets.give(stage, net);
+                    b.merge(LocalSteps.run(rebuilt, Optional.of(mask), shards[p], p, spec));
+                }
+                a.result();
+                b.result();
+                kept = kept.with(a.parameters(), a.updaterState(), kept.iteration() + a.steps());
+                rebuilt = rebuilt.with(b.parameters(), b.updaterState(), rebuilt.iteration() + b.steps());
+                assertBitIdentical(rebuilt.parameters(), kept.parameters(), "parameters, epoch " + epoch + " round " + r);
+                assertBitIdentical(rebuilt.updaterState(), kept.updaterState(), "updater state, epoch " + epoch + " round " + r);
+            }
+        }
+        StageNets.release(stage.key());
+        assertEquals(0, StageNets.kept());
+        assertEquals(2 * 3 * 2 - 1, reused, "one network built, then reused by every task");
+        assertFalse(java.util.Arrays.equals(start.parameters(), kept.parameters()), "no training happened");
+        for (int i = 0; i < start.size(); i++) {
+            if (!mask.get(i)) {
+                assertEquals(Float.floatToRawIntBits(start.parameters()[i]), Float.floatToRawIntBits(kept.parameters()[i]),
+                        "masked-out parameter " + i + " moved");
+            }
+        }
+    }
+
+    /** {@code n} random rows with ids {@code idBase + idStep·i}, every {@code forgetEvery}-th a forget row. */
+    private static Shard shardOf(int n, long seed, long idBase, long idStep, int forgetEvery) {
+        SplittableRandom random = new SplittableRandom(seed);
+        long[] ids = new long[n];
+        int[] labels = new int[n];
+        boolean[] forget = new boolean[n];
+        float[] features = new float[n * D];
+        for (int i = 0; i < n; i++) {
+            ids[i] = idBase + idStep * i;
+            labels[i] = random.nextInt(K);
+            forget[i] = i % forgetEvery == 0;
+            for (int j = 0; j < D; j++) {
+                features[i * D + j] = (float) random.nextDouble();
+            }
+        }
+        return new Shard(ids, labels, forget, features, D);
     }
 
     /**
