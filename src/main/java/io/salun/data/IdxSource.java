@@ -26,9 +26,11 @@ public final class IdxSource {
         for (int i = 0; i < p; i++) {
             ranges.add(new int[] {(int) ((long) n * i / p), (int) ((long) n * (i + 1) / p)});
         }
-        HadoopConf conf = new HadoopConf(sc.hadoopConfiguration());
+        // broadcast once: captured directly, the configuration would be serialised into the task
+        // binary of every job over these records, i.e. every round of every stage
+        org.apache.spark.broadcast.Broadcast<HadoopConf> conf = sc.broadcast(new HadoopConf(sc.hadoopConfiguration()));
         return sc.parallelize(ranges, p).flatMap(range -> {
-            LabeledImages images = IdxReader.read(imagesUri, labelsUri, range[0], range[1], conf.get());
+            LabeledImages images = IdxReader.read(imagesUri, labelsUri, range[0], range[1], conf.value().get());
             List<Example> out = new ArrayList<>(images.size());
             int d = images.featureLength();
             for (int i = 0; i < images.size(); i++) {

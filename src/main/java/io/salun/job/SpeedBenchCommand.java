@@ -124,18 +124,25 @@ final class SpeedBenchCommand {
             // process CPU time beside wall time: on a shared machine the wall clock also counts the
             // time other processes held the core; CPU seconds count only this JVM's own work
             Map<String, Stats> cpu = new LinkedHashMap<>();
-            Stats plain = measure(cpu, "plain DL4J loop, masked", warmup, repetitions, () ->
-                    LocalSteps.run(start, Optional.of(mask), all, 0, wholeEpoch));
-            Stats unmasked = measure(cpu, "plain DL4J loop, no mask", warmup, repetitions, () ->
-                    LocalSteps.run(start, Optional.empty(), all, 0, wholeEpoch));
-            Stats sparkOne = measure(cpu, "Spark engine, 1 partition", warmup, repetitions, () ->
-                    ParameterAveraging.train(sc, start, single, plan, Optional.of(mask)));
             ParameterAveraging.Plan oneStep = new ParameterAveraging.Plan(plan.stage(), plan.epochs(), plan.batchSize(), 1,
                     plan.classes(), plan.seed(), plan.order(), plan.targets(), plan.term(), plan.treeDepth());
-            Stats sparkOneStep = measure(cpu, "Spark engine, 1 partition, 1 local step", warmup, repetitions, () ->
-                    ParameterAveraging.train(sc, start, single, oneStep, Optional.of(mask)));
-            Stats sparkAll = measure(cpu, "Spark engine, " + partitions + " partitions", warmup, repetitions, () ->
-                    ParameterAveraging.train(sc, start, spread, plan, Optional.of(mask)));
+            String plainName = "plain DL4J loop, masked";
+            String unmaskedName = "plain DL4J loop, no mask";
+            String oneName = "Spark engine, 1 partition";
+            String oneStepName = "Spark engine, 1 partition, 1 local step";
+            String allName = "Spark engine, " + partitions + " partitions";
+            Map<String, Runnable> epochs = new LinkedHashMap<>();
+            epochs.put(plainName, () -> LocalSteps.run(start, Optional.of(mask), all, 0, wholeEpoch));
+            epochs.put(unmaskedName, () -> LocalSteps.run(start, Optional.empty(), all, 0, wholeEpoch));
+            epochs.put(oneName, () -> ParameterAveraging.train(sc, start, single, plan, Optional.of(mask)));
+            epochs.put(oneStepName, () -> ParameterAveraging.train(sc, start, single, oneStep, Optional.of(mask)));
+            epochs.put(allName, () -> ParameterAveraging.train(sc, start, spread, plan, Optional.of(mask)));
+            Map<String, Stats> epochStats = measureInterleaved(cpu, warmup, repetitions, epochs);
+            Stats plain = epochStats.get(plainName);
+            Stats unmasked = epochStats.get(unmaskedName);
+            Stats sparkOne = epochStats.get(oneName);
+            Stats sparkOneStep = epochStats.get(oneStepName);
+            Stats sparkAll = epochStats.get(allName);
             Stats saliency = measure(cpu, "saliency pass", warmup, repetitions, () ->
                     SaliencyStage.gradientSum(sc, start, forget, settings.get(JobSettings.SALIENCY_BATCH), classes,
                             settings.get(JobSettings.TREE_DEPTH)));
@@ -272,6 +279,35 @@ final class SpeedBenchCommand {
         return ((Number) m.get("median")).doubleValue();
     }
 
+    /**
+     * Times each of {@code works} {@code repetitions} times, interleaved (A B C, A B C, …) after
+     * {@code warmup} interleaved warm-ups: whatever drifts during the run (the JIT compiling Spark's
+     * paths on a pinned core, another process's load) falls on every row alike, so the ratios
+     * between rows hold where back-to-back blocks would flatter the later ones.
+     */
+    private static Map<String, Stats> measureInterleaved(Map<String, Stats> cpu, int warmup, int repetitions,
+                                                         Map<String, Runnable> works) {
+        for (int i = 0; i < warmup; i++) {
+            works.values().forEach(Runnable::run);
+        }
+        Map<String, List<Double>> times = new LinkedHashMap<>();
+        Map<String, List<Double>> cpuTimes = new LinkedHashMap<>();
+        for (int i = 0; i < repetitions; i++) {
+            for (Map.Entry<String, Runnable> w : works.entrySet()) {
+                long c0 = processCpuNanos();
+                long t0 = System.nanoTime();
+                w.getValue().run();
+                times.computeIfAbsent(w.getKey(), k -> new ArrayList<>()).add((System.nanoTime() - t0) / 1e9);
+                cpuTimes.computeIfAbsent(w.getKey(), k -> new ArrayList<>()).add((processCpuNanos() - c0) / 1e9);
+            }
+        }
+        Map<String, Stats> out = new LinkedHashMap<>();
+        for (String what : works.keySet()) {
+            out.put(what, logged(cpu, what, times.get(what), cpuTimes.get(what)));
+        }
+        return out;
+    }
+
     private static Stats measure(Map<String, Stats> cpu, String what, int warmup, int repetitions, Runnable work) {
         for (int i = 0; i < warmup; i++) {
             work.run();
@@ -285,6 +321,10 @@ final class SpeedBenchCommand {
             times.add((System.nanoTime() - t0) / 1e9);
             cpuTimes.add((processCpuNanos() - c0) / 1e9);
         }
+        return logged(cpu, what, times, cpuTimes);
+    }
+
+    private static Stats logged(Map<String, Stats> cpu, String what, List<Double> times, List<Double> cpuTimes) {
         Stats s = Stats.of(times);
         Stats c = Stats.of(cpuTimes);
         cpu.put(what, c);
@@ -343,7 +383,7 @@ final class SpeedBenchCommand {
         row(md, "masked fine-tuning epoch, Spark engine, 1 partition, 1 local step", sparkOneStep, records);
         row(md, "masked fine-tuning epoch, Spark engine, " + partitions + " partitions, " + localSteps + " local steps",
                 sparkAll, records);
-        row(md, "saliency pass (gradient sum + treeReduce) over " + forget + " records", saliency, forget);
+        row(md, "saliency pass (gradient sum + merges) over " + forget + " records", saliency, forget);
         row(md, "one round with no training: broadcast of parameters and state, merge on the executors, mean to the driver",
                 round, 0);
         row(md, "treeReduce of a gradient sum (N doubles per partition)", reduce, 0);

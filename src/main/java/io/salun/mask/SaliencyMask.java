@@ -79,20 +79,21 @@ public final class SaliencyMask {
         if (k < 0 || k > n) {
             throw new IllegalArgumentException("k must be in [0, " + n + "], found " + k);
         }
-        double[] saliency = new double[n];
+        // |g| once into the array that is sorted; the selection below takes |g| again (one copy of
+        // N doubles beside g instead of two: 89 MB less on the driver at 11 M parameters)
+        double[] sorted = new double[n];
         for (int i = 0; i < n; i++) {
             double g = gradientSum[i];
             if (Double.isNaN(g)) {
                 throw new IllegalArgumentException("gradient sum is NaN at flat parameter index " + i
                         + " of " + n + "; the saliency ranking is undefined");
             }
-            saliency[i] = Math.abs(g); // also maps -0.0 to +0.0, so the sort sees one zero
+            sorted[i] = Math.abs(g); // also maps -0.0 to +0.0, so the sort sees one zero
         }
         Bitset mask = new Bitset(n);
         if (k == 0) {
             return mask;
         }
-        double[] sorted = saliency.clone();
         Arrays.sort(sorted);
         // t = k-th largest saliency. Everything above t is in; of the values equal to t,
         // only the lowest-index (k − #above) ones are.
@@ -104,7 +105,7 @@ public final class SaliencyMask {
         }
         int tiesToTake = k - (n - firstAbove);
         for (int i = 0; i < n; i++) {
-            double s = saliency[i];
+            double s = Math.abs(gradientSum[i]);
             if (s > threshold) {
                 mask.set(i);
             } else if (s == threshold && tiesToTake > 0) {
@@ -137,22 +138,16 @@ public final class SaliencyMask {
             throw new IllegalArgumentException("saliency ratio must be in (0, 1], found " + ratio);
         }
         double[] ranked = new double[trainable];
-        int[] position = new int[trainable];
         for (int i = 0, t = 0; i < gradientSum.length; i++) {
             if (!statistics[i]) {
-                ranked[t] = gradientSum[i];
-                position[t++] = i;
+                ranked[t++] = gradientSum[i];
             }
         }
         Bitset kept = topK(ranked, kept(trainable, ratio));
         Bitset mask = new Bitset(gradientSum.length);
-        for (int t = 0; t < trainable; t++) {
-            if (kept.get(t)) {
-                mask.set(position[t]);
-            }
-        }
-        for (int i = 0; i < statistics.length; i++) {
-            if (statistics[i]) {
+        // the t-th trainable entry is the t-th unflagged one, so no index table is kept
+        for (int i = 0, t = 0; i < statistics.length; i++) {
+            if (statistics[i] || kept.get(t++)) {
                 mask.set(i);
             }
         }

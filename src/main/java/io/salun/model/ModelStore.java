@@ -65,16 +65,32 @@ public final class ModelStore {
 
     /** Writes {@code net} as a reproducible ModelSerializer zip to {@code out} (left open). */
     public static void write(Model net, boolean withUpdater, OutputStream out) throws IOException {
-        ByteArrayOutputStream zip = new ByteArrayOutputStream();
+        Buffer zip = new Buffer();
         ModelSerializer.writeModel(net, zip, withUpdater);
-        out.write(reproducible(zip.toByteArray()));
+        // streamed from the buffer to out: one in-memory copy of the model's bytes, not three
+        reproducible(zip.input(), out);
     }
 
     /** {@code zip} with every entry at {@link #ENTRY_TIME}, no comments or extra fields, same order and content. */
     static byte[] reproducible(byte[] zip) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream(zip.length);
-        try (ZipInputStream in = new ZipInputStream(new ByteArrayInputStream(zip));
-             ZipOutputStream rewritten = new ZipOutputStream(out)) {
+        reproducible(new ByteArrayInputStream(zip), out);
+        return out.toByteArray();
+    }
+
+    private static void reproducible(InputStream zip, OutputStream out) throws IOException {
+        ZipOutputStream rewritten = new ZipOutputStream(new java.io.FilterOutputStream(out) {
+            @Override
+            public void write(byte[] b, int off, int len) throws IOException {
+                out.write(b, off, len);
+            }
+
+            @Override
+            public void close() throws IOException {
+                flush(); // out is the caller's: left open
+            }
+        });
+        try (ZipInputStream in = new ZipInputStream(zip)) {
             for (ZipEntry e = in.getNextEntry(); e != null; e = in.getNextEntry()) {
                 ZipEntry fixed = new ZipEntry(e.getName());
                 fixed.setTimeLocal(ENTRY_TIME);
@@ -83,7 +99,14 @@ public final class ModelStore {
                 rewritten.closeEntry();
             }
         }
-        return out.toByteArray();
+        rewritten.close();
+    }
+
+    /** A byte buffer read back in place, without the copy {@code toByteArray} makes. */
+    private static final class Buffer extends ByteArrayOutputStream {
+        InputStream input() {
+            return new ByteArrayInputStream(buf, 0, count);
+        }
     }
 
     /**
