@@ -19,6 +19,9 @@ public final class StageSettings {
     private final Optional<Setting<Integer>> epochs;
     private final Optional<Setting<Integer>> batch;
     private final Optional<Setting<Integer>> localSteps;
+    /** The update rules an {@code optimizer} setting names (io.salun.model.Optimizer builds them). */
+    public static final List<String> OPTIMIZERS = List.of("sgd", "pytorch-sgd", "adam");
+
     private final Optional<Setting<String>> optimizer;
     private final Optional<Setting<Double>> lr;
     private final Optional<Setting<Double>> momentum;
@@ -35,14 +38,15 @@ public final class StageSettings {
                 what + "minibatch size per partition")));
         localSteps = d.localSteps.map(v -> catalogue.add(Setting.integer(key("local-steps"), v, 1, 1_000_000,
                 what + "minibatch steps each partition takes between parameter averages")));
-        optimizer = d.optimizer.map(v -> catalogue.add(Setting.oneOf(key("optimizer"), v, List.of("sgd", "adam"),
-                what + "update rule")));
+        optimizer = d.optimizer.map(v -> catalogue.add(Setting.oneOf(key("optimizer"), v, OPTIMIZERS,
+                what + "update rule: sgd (Nesterov momentum, decoupled weight decay), pytorch-sgd (PyTorch's SGD:"
+                + " classical momentum, weight decay added to the gradient) or adam")));
         lr = d.lr.map(v -> catalogue.add(Setting.decimal(key("lr"), v, Interval.greaterThan(0), what + "learning rate"
                 + d.lrNote)));
         momentum = d.momentum.map(v -> catalogue.add(Setting.decimal(key("momentum"), v, Interval.closedOpen(0, 1),
-                what + "SGD (Nesterov) momentum")));
+                what + "SGD momentum (Nesterov for sgd, classical for pytorch-sgd)")));
         weightDecay = d.weightDecay.map(v -> catalogue.add(Setting.decimal(key("weight-decay"), v, Interval.atLeast(0),
-                what + "decoupled weight decay")));
+                what + "weight decay (decoupled; coupled L2 for pytorch-sgd)")));
         lrGrid = d.lrGrid.map(v -> catalogue.add(Setting.string(key("lr-grid"), v,
                 what + "comma-separated learning rates the sweep tries")));
     }

@@ -22,10 +22,14 @@ import java.util.Locale;
  * and decoupled weight decay or L2 regularisation. A trained model carries the optimiser it was
  * trained with in its configuration; unlearning replaces it with its own through {@link #applyTo(MultiLayerConfiguration)}.
  *
- * @param rule        {@code sgd} (momentum &gt; 0 gives Nesterov momentum), or {@code adam}
+ * @param rule        {@code sgd} (momentum &gt; 0 gives Nesterov momentum, weight decay decoupled),
+ *                    {@code pytorch-sgd} (PyTorch's {@code torch.optim.SGD}: classical momentum,
+ *                    {@link HeavyBall}, with weight decay added to the gradient, i.e. coupled L2), or
+ *                    {@code adam}
  * @param learningRate step size, &gt; 0
  * @param momentum    SGD momentum in [0, 1)
- * @param weightDecay decoupled weight decay coefficient (applied after the update rule), ≥ 0
+ * @param weightDecay weight decay coefficient, ≥ 0: decoupled (applied after the update rule) for
+ *                    {@code sgd} and {@code adam}, coupled (added to the gradient) for {@code pytorch-sgd}
  * @param l2          L2 penalty coefficient (added to the gradient before the update rule), ≥ 0
  */
 public record Optimizer(String rule, double learningRate, double momentum, double weightDecay, double l2)
@@ -33,8 +37,8 @@ public record Optimizer(String rule, double learningRate, double momentum, doubl
 
     public Optimizer {
         rule = rule.toLowerCase(Locale.ROOT);
-        if (!rule.equals("sgd") && !rule.equals("adam")) {
-            throw new IllegalArgumentException("optimizer rule: expected sgd or adam, found " + rule);
+        if (!io.salun.config.StageSettings.OPTIMIZERS.contains(rule)) {
+            throw new IllegalArgumentException("optimizer rule: expected one of " + io.salun.config.StageSettings.OPTIMIZERS + ", found " + rule);
         }
         if (!(learningRate > 0) || Double.isInfinite(learningRate)) {
             throw new IllegalArgumentException("learning rate: expected a finite value > 0, found " + learningRate);
@@ -52,15 +56,28 @@ public record Optimizer(String rule, double learningRate, double momentum, doubl
         if (rule.equals("adam")) {
             return new Adam(learningRate);
         }
+        if (rule.equals("pytorch-sgd")) {
+            return new HeavyBall(learningRate, momentum);
+        }
         return momentum > 0 ? new Nesterovs(learningRate, momentum) : new Sgd(learningRate);
+    }
+
+    /** Whether weight decay is added to the gradient (PyTorch's SGD) rather than applied after the update. */
+    private boolean coupledDecay() {
+        return rule.equals("pytorch-sgd");
+    }
+
+    /** The L2 coefficient added to the gradient before the update rule. */
+    private double coupledL2() {
+        return l2 + (coupledDecay() ? weightDecay : 0);
     }
 
     private List<Regularization> regularization() {
         List<Regularization> r = new ArrayList<>();
-        if (l2 > 0) {
-            r.add(new L2Regularization(l2));
+        if (coupledL2() > 0) {
+            r.add(new L2Regularization(coupledL2()));
         }
-        if (weightDecay > 0) {
+        if (weightDecay > 0 && !coupledDecay()) {
             r.add(new WeightDecay(weightDecay, true));
         }
         return r;
@@ -68,10 +85,10 @@ public record Optimizer(String rule, double learningRate, double momentum, doubl
 
     NeuralNetConfiguration.Builder applyTo(NeuralNetConfiguration.Builder builder) {
         builder.updater(updater());
-        if (l2 > 0) {
-            builder.l2(l2).l2Bias(l2);
+        if (coupledL2() > 0) {
+            builder.l2(coupledL2()).l2Bias(coupledL2());
         }
-        if (weightDecay > 0) {
+        if (weightDecay > 0 && !coupledDecay()) {
             builder.weightDecay(weightDecay, true).weightDecayBias(weightDecay, true);
         }
         return builder;
@@ -112,7 +129,7 @@ public record Optimizer(String rule, double learningRate, double momentum, doubl
 
     @Override
     public String toString() {
-        return rule + "(lr=" + learningRate + (rule.equals("sgd") ? ", momentum=" + momentum : "")
+        return rule + "(lr=" + learningRate + (rule.endsWith("sgd") ? ", momentum=" + momentum : "")
                 + ", weightDecay=" + weightDecay + ", l2=" + l2 + ")";
     }
 }

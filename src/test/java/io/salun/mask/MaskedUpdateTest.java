@@ -25,6 +25,7 @@ class MaskedUpdateTest {
                 new Optimizer("sgd", 0.05, 0.9, 5e-4, 0),      // SGD + Nesterov momentum + weight decay
                 new Optimizer("sgd", 0.05, 0.9, 0, 1e-3),      // SGD + momentum + L2
                 new Optimizer("sgd", 0.05, 0, 5e-4, 1e-3),     // plain SGD + both
+                new Optimizer("pytorch-sgd", 0.05, 0.9, 5e-4, 0), // classical momentum + coupled weight decay
                 new Optimizer("adam", 1e-3, 0, 5e-4, 1e-3));   // Adam + both
     }
 
@@ -86,6 +87,7 @@ class MaskedUpdateTest {
     static Stream<Optimizer> batchNormOptimizers() {
         return Stream.of(
                 new Optimizer("sgd", 0.05, 0.9, 5e-4, 0),      // SGD + Nesterov momentum + weight decay
+                new Optimizer("pytorch-sgd", 0.05, 0.9, 5e-4, 0), // classical momentum + coupled weight decay
                 new Optimizer("adam", 1e-3, 0, 5e-4, 0));      // Adam + weight decay
     }
 

@@ -40,6 +40,7 @@ class LocalStepsTest {
     static Stream<Optimizer> optimizers() {
         return Stream.of(
                 new Optimizer("sgd", 0.05, 0.9, 5e-4, 0),     // Nesterov momentum + weight decay
+                new Optimizer("pytorch-sgd", 0.05, 0.9, 5e-4, 0), // classical momentum + coupled weight decay
                 new Optimizer("adam", 1e-2, 0, 0, 1e-3));     // Adam (reads the iteration counter) + L2
     }
 
