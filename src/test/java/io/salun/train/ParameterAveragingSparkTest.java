@@ -47,6 +47,83 @@ class ParameterAveragingSparkTest extends LocalSparkTest {
         assertEquals(plain.iteration(), engine.iteration());
     }
 
+    static java.util.stream.Stream<Optimizer> linearRules() {
+        return java.util.stream.Stream.of(
+                new Optimizer("sgd", 0.05, 0, 0, 0),               // plain SGD
+                new Optimizer("sgd", 0.05, 0.9, 5e-4, 0),          // Nesterov momentum, decoupled weight decay
+                new Optimizer("pytorch-sgd", 0.05, 0.9, 5e-4, 0)); // classical momentum, coupled weight decay
+    }
+
+    /**
+     * Synchronous mode: with 1 local step, P partitions of equal size average P updates of batch
+     * b each, which for rules linear in the gradient (SGD and both momenta, not Adam) is one step
+     * of one process at batch P·b made of the same rows. Equal to float tolerance (the mean of P
+     * means is summed in another order than one mean of P·b), and not equal at 2 local steps.
+     */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.MethodSource("linearRules")
+    void oneLocalStepOverPartitionsIsOneProcessAtTheLargerBatch(Optimizer optimizer) {
+        int partitions = 2;
+        int perPartition = 256;
+        int batch = 32;
+        SplittableRandom random = new SplittableRandom(21);
+        java.util.List<Example> examples = new java.util.ArrayList<>();
+        for (int i = 0; i < partitions * perPartition; i++) {
+            float[] x = new float[28 * 28];
+            int label = random.nextInt(10);
+            for (int j = 0; j < x.length; j++) {
+                x[j] = (float) (random.nextDouble() * 0.5 + (j % 10 == label ? 0.5 : 0));
+            }
+            examples.add(new Example(i, label, x, false));
+        }
+        JavaRDD<Shard> shards = Shards.cache(sc.parallelize(examples, partitions), "synchronous");
+        java.util.List<Shard> parts = shards.collect();
+        NetworkSnapshot start = mlp(optimizer);
+        ParameterAveraging.Plan plan = new ParameterAveraging.Plan("sync", 1, batch, 1, 10, 4, DataOrder.MIXED,
+                Labelling.trueLabels(), new GradientTerm.None(), 2);
+        NetworkSnapshot engine = ParameterAveraging.train(sc, start, shards, plan, Optional.empty()).network();
+        ParameterAveraging.Plan twoSteps = new ParameterAveraging.Plan("sync", 1, batch, 2, 10, 4, DataOrder.MIXED,
+                Labelling.trueLabels(), new GradientTerm.None(), 2);
+        NetworkSnapshot stale = ParameterAveraging.train(sc, start, shards, twoSteps, Optional.empty()).network();
+        shards.unpersist();
+
+        // one process: step t takes minibatch t of every partition's epoch order, concatenated
+        io.salun.model.Net plain = start.net();
+        int[][] orders = new int[partitions][];
+        for (int p = 0; p < partitions; p++) {
+            assertEquals(perPartition, parts.get(p).size(), "partition " + p);
+            orders[p] = plan.order().rows(parts.get(p), io.salun.config.Seeds.derive(plan.seed(), plan.stage() + "/order", 0, p));
+        }
+        int d = 28 * 28;
+        for (int from = 0; from < perPartition; from += batch) {
+            float[] x = new float[partitions * batch * d];
+            org.nd4j.linalg.api.ndarray.INDArray y = org.nd4j.linalg.factory.Nd4j.zeros(partitions * batch, 10);
+            for (int p = 0; p < partitions; p++) {
+                for (int r = 0; r < batch; r++) {
+                    int row = orders[p][from + r];
+                    int at = p * batch + r;
+                    parts.get(p).copyFeatures(row, x, at * d);
+                    y.putScalar(at, parts.get(p).label(row), 1f);
+                }
+            }
+            plain.fit(org.nd4j.linalg.factory.Nd4j.create(x, new long[] {partitions * batch, d}, 'c'), y);
+        }
+        float[] reference = plain.params().toFloatVector();
+        float[] referenceState = plain.updaterState() == null ? new float[0] : plain.updaterState().toFloatVector();
+        double worst = 0;
+        double staleWorst = 0;
+        for (int i = 0; i < reference.length; i++) {
+            worst = Math.max(worst, Math.abs(reference[i] - engine.parameters()[i]));
+            staleWorst = Math.max(staleWorst, Math.abs(reference[i] - stale.parameters()[i]));
+        }
+        for (int i = 0; i < referenceState.length; i++) {
+            assertEquals(referenceState[i], engine.updaterState()[i], 2e-5, "updater state " + i);
+        }
+        assertTrue(worst < 2e-5, "largest difference from one process at batch " + partitions * batch + ": " + worst);
+        assertTrue(staleWorst > 100 * Math.max(worst, 1e-7), "2 local steps differ by only " + staleWorst);
+        assertEquals(plain.iteration(), engine.iteration());
+    }
+
     @Test
     void maskedTrainingOverSeveralPartitionsKeepsMaskedWeightsAndLearns() {
         NetworkSnapshot start = mlp(new Optimizer("sgd", 0.05, 0.9, 5e-4, 0));
