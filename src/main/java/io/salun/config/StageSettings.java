@@ -27,6 +27,7 @@ public final class StageSettings {
     private final Optional<Setting<Double>> momentum;
     private final Optional<Setting<Double>> weightDecay;
     private final Optional<Setting<String>> lrGrid;
+    private final Optional<Setting<String>> lrSchedule;
 
     private StageSettings(Defaults d, Catalogue catalogue) {
         this.prefix = d.prefix;
@@ -49,6 +50,37 @@ public final class StageSettings {
                 what + "weight decay (decoupled; coupled L2 for pytorch-sgd)")));
         lrGrid = d.lrGrid.map(v -> catalogue.add(Setting.string(key("lr-grid"), v,
                 what + "comma-separated learning rates the sweep tries")));
+        lrSchedule = d.lrSchedule.map(v -> catalogue.add(new Setting<>(key("lr-schedule"), String.class, v,
+                what + "learning-rate schedule over the stage's epochs: constant, cosine (annealed to 0), or"
+                + " step:E1,E2,... (times 0.1 at each listed epoch, as PyTorch's MultiStepLR)",
+                t -> scheduleMilestones(t) != null, "constant, cosine, or step:E1,E2,... with increasing epochs >= 1")));
+    }
+
+    /**
+     * The milestones of a schedule setting's text: empty for {@code constant} and {@code cosine},
+     * the epochs of {@code step:E1,E2,…} (increasing, ≥ 1), null when the text is none of these.
+     */
+    public static int[] scheduleMilestones(String text) {
+        String t = text.trim();
+        if (t.equals("constant") || t.equals("cosine")) {
+            return new int[0];
+        }
+        if (!t.startsWith("step:")) {
+            return null;
+        }
+        String[] parts = t.substring(5).split(",", -1);
+        int[] epochs = new int[parts.length];
+        for (int i = 0; i < parts.length; i++) {
+            try {
+                epochs[i] = Integer.parseInt(parts[i].trim());
+            } catch (NumberFormatException e) {
+                return null;
+            }
+            if (epochs[i] < 1 || (i > 0 && epochs[i] <= epochs[i - 1])) {
+                return null;
+            }
+        }
+        return epochs;
     }
 
     private String key(String member) {
@@ -97,6 +129,10 @@ public final class StageSettings {
         return member(lrGrid, "lr-grid");
     }
 
+    public Setting<String> lrSchedule() {
+        return member(lrSchedule, "lr-schedule");
+    }
+
     private <T> Setting<T> member(Optional<Setting<T>> s, String name) {
         return s.orElseThrow(() -> new IllegalStateException("the " + prefix + " stage declares no " + name + " setting"));
     }
@@ -115,6 +151,7 @@ public final class StageSettings {
         private Optional<Double> momentum = Optional.empty();
         private Optional<Double> weightDecay = Optional.empty();
         private Optional<String> lrGrid = Optional.empty();
+        private Optional<String> lrSchedule = Optional.empty();
 
         private Defaults(String prefix, String what) {
             this.prefix = prefix;
@@ -170,6 +207,11 @@ public final class StageSettings {
 
         public Defaults lrGrid(String value) {
             lrGrid = Optional.of(value);
+            return this;
+        }
+
+        public Defaults lrSchedule(String value) {
+            lrSchedule = Optional.of(value);
             return this;
         }
     }

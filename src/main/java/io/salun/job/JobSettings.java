@@ -64,7 +64,8 @@ public final class JobSettings {
 
     /** The original model's training, which Retrain repeats on Dr. */
     public static final StageSettings TRAIN = StageSettings.declare(C, StageSettings.of("train", "train")
-            .epochs(8).batch(64).localSteps(4).optimizer("sgd").lr(0.05).momentum(0.9).weightDecay(5e-4));
+            .epochs(8).batch(64).localSteps(4).optimizer("sgd").lr(0.05).momentum(0.9).weightDecay(5e-4)
+            .lrSchedule("constant"));
 
     public static final Setting<String> FORGET_SCENARIO = C.add(Setting.oneOf("forget.scenario", "random",
             List.of("random", "class", "ids"), "random: a seeded fraction; class: whole classes; ids: IDs listed in a file"));
@@ -102,7 +103,8 @@ public final class JobSettings {
             "l1-sparse: initial l1 coefficient alpha, decaying linearly to 0"));
     /** The unlearning stage of unlearn (and the benchmark's methods, beside their own learning rates and epochs). */
     public static final StageSettings UNLEARN = StageSettings.declare(C, StageSettings.of("unlearn", "unlearn")
-            .epochs(3).batch(64).localSteps(4).optimizer("sgd").lr(0.05).momentum(0.9).weightDecay(5e-4));
+            .epochs(3).batch(64).localSteps(4).optimizer("sgd").lr(0.05).momentum(0.9).weightDecay(5e-4)
+            .lrSchedule("constant"));
     public static final Setting<String> UNLEARN_ORDER = C.add(Setting.oneOf("unlearn.order", "mixed",
             List.of("mixed", "sequential"), "mixed: one shuffled stream of Df and Dr; sequential: Df then Dr each epoch"));
     public static final Setting<Boolean> UNLEARN_EXCLUDE_TRUE_LABEL = C.add(Setting.bool("unlearn.exclude-true-label", true,

@@ -1,6 +1,7 @@
 package io.salun.job;
 
 import io.salun.config.Settings;
+import io.salun.model.LrSchedule;
 import io.salun.model.Optimizer;
 import io.salun.train.DataOrder;
 import io.salun.unlearn.Method;
@@ -16,7 +17,7 @@ final class Recipes {
         return new Recipe(new Optimizer(s.get(JobSettings.TRAIN.optimizer()), s.get(JobSettings.TRAIN.lr()),
                 s.get(JobSettings.TRAIN.momentum()), s.get(JobSettings.TRAIN.weightDecay()), 0),
                 s.get(JobSettings.TRAIN.epochs()), s.get(JobSettings.TRAIN.batch()), s.get(JobSettings.TRAIN.localSteps()),
-                DataOrder.MIXED, true, 0);
+                DataOrder.MIXED, true, 0, schedule(s, JobSettings.TRAIN.lrSchedule()));
     }
 
     /** The unlearn command's recipe (unlearn.*), with learning rate and epochs as given. */
@@ -25,7 +26,12 @@ final class Recipes {
                 s.get(JobSettings.UNLEARN.momentum()), s.get(JobSettings.UNLEARN.weightDecay()), 0),
                 epochs, s.get(JobSettings.UNLEARN.batch()), s.get(JobSettings.UNLEARN.localSteps()),
                 DataOrder.parse(s.get(JobSettings.UNLEARN_ORDER)), s.get(JobSettings.UNLEARN_EXCLUDE_TRUE_LABEL),
-                s.get(JobSettings.UNLEARN_L1_ALPHA));
+                s.get(JobSettings.UNLEARN_L1_ALPHA), schedule(s, JobSettings.UNLEARN.lrSchedule()));
+    }
+
+    /** The schedule a stage's {@code lr-schedule} setting names (an error naming the key when malformed). */
+    static LrSchedule.Spec schedule(Settings s, io.salun.config.Setting<String> setting) {
+        return LrSchedule.Spec.parse(s.get(setting), setting.key());
     }
 
     /** The recipe of {@code method} in the unlearn command. */

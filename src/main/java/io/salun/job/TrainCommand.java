@@ -112,7 +112,8 @@ public final class TrainCommand {
             long began = System.nanoTime();
             ParameterAveraging.Plan plan = new ParameterAveraging.Plan("train", settings.get(JobSettings.TRAIN.epochs()),
                     settings.get(JobSettings.TRAIN.batch()), settings.get(JobSettings.TRAIN.localSteps()), classes, seed,
-                    DataOrder.MIXED, Labelling.trueLabels(), new GradientTerm.None(), settings.get(JobSettings.TREE_DEPTH));
+                    DataOrder.MIXED, Labelling.trueLabels(), new GradientTerm.None(), settings.get(JobSettings.TREE_DEPTH),
+                    Recipes.schedule(settings, JobSettings.TRAIN.lrSchedule()));
             NetworkSnapshot trained = ParameterAveraging.train(sc, NetworkSnapshot.of(init), train, plan, Optional.empty()).network();
             double seconds = (System.nanoTime() - began) / 1e9;
             int batch = settings.get(JobSettings.EVAL_BATCH);

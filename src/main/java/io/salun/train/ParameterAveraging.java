@@ -2,6 +2,7 @@ package io.salun.train;
 
 import io.salun.data.Shard;
 import io.salun.mask.Bitset;
+import io.salun.model.LrSchedule;
 import io.salun.model.Net;
 import io.salun.model.NetworkSnapshot;
 import io.salun.spark.ShardAggregate;
@@ -37,13 +38,21 @@ public final class ParameterAveraging {
 
     /** How a stage trains. */
     public record Plan(String stage, int epochs, int batchSize, int localSteps, int classes, long seed,
-                       DataOrder order, Targets targets, GradientTerm term, int treeDepth)
+                       DataOrder order, Targets targets, GradientTerm term, int treeDepth, LrSchedule.Spec schedule)
             implements java.io.Serializable {
         public Plan {
             if (epochs < 0 || batchSize < 1 || localSteps < 1 || treeDepth < 1) {
                 throw new IllegalArgumentException("plan " + stage + ": epochs >= 0, batch >= 1, local steps >= 1,"
                         + " tree depth >= 1 expected, found " + epochs + ", " + batchSize + ", " + localSteps + ", " + treeDepth);
             }
+            java.util.Objects.requireNonNull(schedule, "schedule");
+        }
+
+        /** A plan at the update rule's constant learning rate. */
+        public Plan(String stage, int epochs, int batchSize, int localSteps, int classes, long seed,
+                    DataOrder order, Targets targets, GradientTerm term, int treeDepth) {
+            this(stage, epochs, batchSize, localSteps, classes, seed, order, targets, term, treeDepth,
+                    LrSchedule.Spec.CONSTANT);
         }
     }
 
@@ -86,11 +95,15 @@ public final class ParameterAveraging {
             throw new IllegalArgumentException("stage " + plan.stage() + " has no training records");
         }
         int rounds = (LocalSteps.batchesPerEpoch(maxRows, plan.batchSize()) + plan.localSteps() - 1) / plan.localSteps();
-        LOG.info("{}: {} epochs x {} rounds over {} partitions ({} records), batch {}, {} local steps per round{}",
+        LOG.info("{}: {} epochs x {} rounds over {} partitions ({} records), batch {}, {} local steps per round{}{}",
                 plan.stage(), plan.epochs(), rounds, sizes.size(), sizes.stream().mapToLong(Integer::longValue).sum(),
-                plan.batchSize(), plan.localSteps(), mask.map(m -> ", mask keeps " + m.cardinality() + " of " + m.size()).orElse(""));
+                plan.batchSize(), plan.localSteps(), plan.schedule().constant() ? "" : ", learning rate " + plan.schedule(),
+                mask.map(m -> ", mask keeps " + m.cardinality() + " of " + m.size()).orElse(""));
         // what every round shares travels once; each round then sends only parameters, state and counter
-        StageNets.Stage stage = new StageNets.Stage(plan.stage() + "/" + java.util.UUID.randomUUID(), start.config(),
+        // the schedule counts epochs by the iteration counter: S steps per epoch from the stage's start
+        io.salun.model.NetworkConfig config = plan.schedule().applyTo(start.config(), plan.epochs(),
+                LocalSteps.batchesPerEpoch(maxRows, plan.batchSize()), start.iteration());
+        StageNets.Stage stage = new StageNets.Stage(plan.stage() + "/" + java.util.UUID.randomUUID(), config,
                 start.epoch(), mask.orElse(null), plan.term());
         Broadcast<StageNets.Stage> stageBroadcast = sc.broadcast(stage);
         float[] anchor = start.parameters();

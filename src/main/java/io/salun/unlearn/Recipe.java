@@ -1,5 +1,6 @@
 package io.salun.unlearn;
 
+import io.salun.model.LrSchedule;
 import io.salun.model.Optimizer;
 import io.salun.train.DataOrder;
 
@@ -9,7 +10,14 @@ import io.salun.train.DataOrder;
  *
  * @param l1Alpha          α of l1-sparse (ignored by the other methods)
  * @param excludeTrueLabel random labels y' ≠ y (paper) rather than any of K (reference code)
+ * @param schedule         the learning rate over the stage's epochs
  */
 public record Recipe(Optimizer optimizer, int epochs, int batchSize, int localSteps, DataOrder order,
-                     boolean excludeTrueLabel, double l1Alpha) implements java.io.Serializable {
+                     boolean excludeTrueLabel, double l1Alpha, LrSchedule.Spec schedule) implements java.io.Serializable {
+
+    /** A recipe at the optimiser's constant learning rate. */
+    public Recipe(Optimizer optimizer, int epochs, int batchSize, int localSteps, DataOrder order,
+                  boolean excludeTrueLabel, double l1Alpha) {
+        this(optimizer, epochs, batchSize, localSteps, order, excludeTrueLabel, l1Alpha, LrSchedule.Spec.CONSTANT);
+    }
 }

@@ -67,7 +67,8 @@ public final class Unlearning {
         }
         String label = label(method, mask.isPresent());
         ParameterAveraging.Plan plan = new ParameterAveraging.Plan(label, recipe.epochs(), recipe.batchSize(),
-                recipe.localSteps(), in.classes(), in.seed(), recipe.order(), labelling, term, in.treeDepth());
+                recipe.localSteps(), in.classes(), in.seed(), recipe.order(), labelling, term, in.treeDepth(),
+                recipe.schedule());
         return new Stage(label, start, data, plan, mask, Optional.empty());
     }
 }

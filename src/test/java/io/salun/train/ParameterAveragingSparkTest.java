@@ -7,6 +7,7 @@ import io.salun.data.Shards;
 import io.salun.mask.Bitset;
 import io.salun.mask.MaskAssertions;
 import io.salun.model.Architecture;
+import io.salun.model.LrSchedule;
 import io.salun.model.NetworkSnapshot;
 import io.salun.model.Optimizer;
 import io.salun.spark.LocalSparkTest;
@@ -124,6 +125,35 @@ class ParameterAveragingSparkTest extends LocalSparkTest {
         assertEquals(plain.iteration(), engine.iteration());
     }
 
+    /**
+     * A schedule on one partition equals plain DL4J training whose update rule carries the same
+     * schedule, bit for bit, and differs from the constant rate: the engine's iteration counter
+     * is the epochs' clock.
+     */
+    @Test
+    void aScheduleOnOnePartitionEqualsPlainTrainingWithIt() {
+        NetworkSnapshot start = mlp(new Optimizer("pytorch-sgd", 0.05, 0.9, 5e-4, 0));
+        JavaRDD<Shard> shards = Shards.cache(IdxSource.read(sc, images, labels, 1).filter(e -> e.id() < 300),
+                "one partition");
+        Shard shard = shards.first();
+        for (String text : java.util.List.of("step:1,2", "cosine")) {
+            LrSchedule.Spec schedule = LrSchedule.Spec.parse(text, "test");
+            ParameterAveraging.Plan plan = new ParameterAveraging.Plan("lr", 3, 32, 3, 10, 9, DataOrder.MIXED,
+                    Labelling.trueLabels(), new GradientTerm.None(), 2, schedule);
+            NetworkSnapshot engine = ParameterAveraging.train(sc, start, shards, plan, Optional.empty()).network();
+            int steps = LocalSteps.batchesPerEpoch(shard.size(), 32);
+            NetworkSnapshot scheduled = new NetworkSnapshot(schedule.applyTo(start.config(), 3, steps, 0),
+                    start.parameters(), start.updaterState(), 0, 0);
+            io.salun.model.Net plain = PlainTraining.train(scheduled, shard, plan, Labelling.trueLabels());
+            PlainTraining.assertSameBits(plain.params().toFloatVector(), engine.parameters(), text + " parameter");
+            ParameterAveraging.Plan constant = new ParameterAveraging.Plan("lr", 3, 32, 3, 10, 9, DataOrder.MIXED,
+                    Labelling.trueLabels(), new GradientTerm.None(), 2);
+            NetworkSnapshot flat = ParameterAveraging.train(sc, start, shards, constant, Optional.empty()).network();
+            assertTrue(!java.util.Arrays.equals(flat.parameters(), engine.parameters()), text + " changed nothing");
+        }
+        shards.unpersist();
+    }
+
     @Test
     void maskedTrainingOverSeveralPartitionsKeepsMaskedWeightsAndLearns() {
         NetworkSnapshot start = mlp(new Optimizer("sgd", 0.05, 0.9, 5e-4, 0));
@@ -148,6 +178,16 @@ class ParameterAveragingSparkTest extends LocalSparkTest {
 
     @Test
     void resumingFromACheckpointEndsInTheSameBits(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+        assertResumesToTheSameBits(dir, LrSchedule.Spec.CONSTANT);
+    }
+
+    /** A step schedule reads the iteration counter a checkpoint restores: the resumed run's rates are the same. */
+    @Test
+    void aStepScheduleResumesToTheSameBits(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+        assertResumesToTheSameBits(dir, LrSchedule.Spec.parse("step:1,2", "test"));
+    }
+
+    private static void assertResumesToTheSameBits(java.nio.file.Path dir, LrSchedule.Spec schedule) {
         NetworkSnapshot start = mlp(new Optimizer("sgd", 0.05, 0.9, 5e-4, 0));
         Bitset mask = new Bitset(start.size());
         for (int i = 0; i < start.size(); i += 3) {
@@ -157,14 +197,14 @@ class ParameterAveragingSparkTest extends LocalSparkTest {
                 .map(e -> e.withForget(e.id() % 7 == 0)), "two partitions");
         Labelling labelling = Labelling.randomForgetLabels(4, 10, true);
         ParameterAveraging.Plan three = new ParameterAveraging.Plan("s", 3, 64, 4, 10, 4, DataOrder.MIXED, labelling,
-                new GradientTerm.None(), 2);
+                new GradientTerm.None(), 2, schedule);
         ParameterAveraging.Result whole = ParameterAveraging.train(sc, start, shards, three, Optional.of(mask));
 
         // a run that stopped after 2 epochs, then a rerun asked for 3: it resumes after round 2 x 6
         Checkpoints checkpoints = Checkpoints.open(dir.resolve("ckpt").toString(), "run-1", 5,
                 sc.hadoopConfiguration());
         ParameterAveraging.Plan two = new ParameterAveraging.Plan("s", 2, 64, 4, 10, 4, DataOrder.MIXED, labelling,
-                new GradientTerm.None(), 2);
+                new GradientTerm.None(), 2, schedule);
         ParameterAveraging.train(sc, start, shards, two, Optional.of(mask), Optional.of(checkpoints));
         Checkpoints.State saved = checkpoints.latest("s").orElseThrow();
         assertEquals(12, saved.rounds());
