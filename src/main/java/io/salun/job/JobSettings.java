@@ -230,5 +230,5 @@ public final class JobSettings {
      * their defaults, so the keys of models trained before they existed stay valid.
      */
     public static final List<Setting<?>> TRAINING_KEYS_IF_SET = List.of(DATA_FORMAT, DATA_TRAIN, DATA_TEST,
-            DATA_HEIGHT, DATA_WIDTH, DATA_CHANNELS, DATA_LAYOUT, MODEL_WIDTH);
+            DATA_HEIGHT, DATA_WIDTH, DATA_CHANNELS, DATA_LAYOUT, MODEL_WIDTH, TRAIN.lrSchedule());
 }
