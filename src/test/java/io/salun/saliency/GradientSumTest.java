@@ -35,21 +35,9 @@ class GradientSumTest {
     private static final int D = ROWS * COLS;
     private static final int K = 4;
 
+    /** {@code n} random forget rows with ids from 500. */
     private static Shard shard(int n, long seed) {
-        SplittableRandom random = new SplittableRandom(seed);
-        long[] ids = new long[n];
-        int[] labels = new int[n];
-        boolean[] forget = new boolean[n];
-        float[] features = new float[n * D];
-        for (int i = 0; i < n; i++) {
-            ids[i] = 500 + i;
-            labels[i] = random.nextInt(K);
-            forget[i] = true;
-            for (int j = 0; j < D; j++) {
-                features[i * D + j] = (float) random.nextDouble();
-            }
-        }
-        return new Shard(ids, labels, forget, features, D);
+        return io.salun.data.RandomShards.of(n, D, K, seed, 500, 1, 1);
     }
 
     /** Rows [from, to) of a shard as a shard of their own. */

@@ -233,22 +233,8 @@ class LocalStepsTest {
         }
     }
 
-    /** {@code n} random rows with ids {@code idBase + idStep·i}, every {@code forgetEvery}-th a forget row. */
     private static Shard shardOf(int n, long seed, long idBase, long idStep, int forgetEvery) {
-        SplittableRandom random = new SplittableRandom(seed);
-        long[] ids = new long[n];
-        int[] labels = new int[n];
-        boolean[] forget = new boolean[n];
-        float[] features = new float[n * D];
-        for (int i = 0; i < n; i++) {
-            ids[i] = idBase + idStep * i;
-            labels[i] = random.nextInt(K);
-            forget[i] = i % forgetEvery == 0;
-            for (int j = 0; j < D; j++) {
-                features[i * D + j] = (float) random.nextDouble();
-            }
-        }
-        return new Shard(ids, labels, forget, features, D);
+        return io.salun.data.RandomShards.of(n, D, K, seed, idBase, idStep, forgetEvery);
     }
 
     /**
