@@ -10,7 +10,7 @@ import java.util.Optional;
  * ({@code train.}, {@code unlearn.}, {@code diffusion.}, {@code diffusion.unlearn.},
  * {@code benchmark.<method>.}), as Flink ML composes {@code HasMaxIter} or {@code HasSeed} into each
  * algorithm's parameters: {@code epochs}, {@code batch}, {@code local-steps}, {@code optimizer},
- * {@code lr}, {@code momentum}, {@code weight-decay} and a sweep's {@code lr-grid}, each with the
+ * {@code lr}, {@code momentum}, {@code weight-decay} and a sweep's {@code lr-grid} and {@code epochs-grid}, each with the
  * same range and meaning wherever it appears; a stage declares the members it has, with its own
  * defaults. Every member is added to the catalogue as it is declared.
  */
@@ -27,6 +27,7 @@ public final class StageSettings {
     private final Optional<Setting<Double>> momentum;
     private final Optional<Setting<Double>> weightDecay;
     private final Optional<Setting<String>> lrGrid;
+    private final Optional<Setting<String>> epochsGrid;
     private final Optional<Setting<String>> lrSchedule;
 
     private StageSettings(Defaults d, Catalogue catalogue) {
@@ -50,6 +51,10 @@ public final class StageSettings {
                 what + "weight decay (decoupled; coupled L2 for pytorch-sgd)")));
         lrGrid = d.lrGrid.map(v -> catalogue.add(Setting.string(key("lr-grid"), v,
                 what + "comma-separated learning rates the sweep tries")));
+        epochsGrid = d.epochsGrid.map(v -> catalogue.add(new Setting<>(key("epochs-grid"), String.class, v,
+                what + "comma-separated epochs the sweep tries with every learning rate of the grid; empty: the"
+                + " stage's epochs alone", t -> t.isBlank() || epochList(t) != null,
+                "comma-separated distinct epochs >= 1, or empty")));
         lrSchedule = d.lrSchedule.map(v -> catalogue.add(new Setting<>(key("lr-schedule"), String.class, v,
                 what + "learning-rate schedule over the stage's epochs: constant, cosine (annealed to 0), or"
                 + " step:E1,E2,... (times 0.1 at each listed epoch, as PyTorch's MultiStepLR)",
@@ -77,6 +82,23 @@ public final class StageSettings {
                 return null;
             }
             if (epochs[i] < 1 || (i > 0 && epochs[i] <= epochs[i - 1])) {
+                return null;
+            }
+        }
+        return epochs;
+    }
+
+    /** The epochs of an {@code epochs-grid} text (distinct, each ≥ 1, in the order given), null when malformed. */
+    public static List<Integer> epochList(String text) {
+        List<Integer> epochs = new java.util.ArrayList<>();
+        for (String part : text.split(",", -1)) {
+            try {
+                int e = Integer.parseInt(part.trim());
+                if (e < 1 || epochs.contains(e)) {
+                    return null;
+                }
+                epochs.add(e);
+            } catch (NumberFormatException e) {
                 return null;
             }
         }
@@ -129,6 +151,10 @@ public final class StageSettings {
         return member(lrGrid, "lr-grid");
     }
 
+    public Setting<String> epochsGrid() {
+        return member(epochsGrid, "epochs-grid");
+    }
+
     public Setting<String> lrSchedule() {
         return member(lrSchedule, "lr-schedule");
     }
@@ -151,6 +177,7 @@ public final class StageSettings {
         private Optional<Double> momentum = Optional.empty();
         private Optional<Double> weightDecay = Optional.empty();
         private Optional<String> lrGrid = Optional.empty();
+        private Optional<String> epochsGrid = Optional.empty();
         private Optional<String> lrSchedule = Optional.empty();
 
         private Defaults(String prefix, String what) {
@@ -207,6 +234,11 @@ public final class StageSettings {
 
         public Defaults lrGrid(String value) {
             lrGrid = Optional.of(value);
+            return this;
+        }
+
+        public Defaults epochsGrid(String value) {
+            epochsGrid = Optional.of(value);
             return this;
         }
 

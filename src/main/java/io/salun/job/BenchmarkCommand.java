@@ -18,6 +18,7 @@ import io.salun.unlearn.Method;
 import io.salun.unlearn.NoEffectException;
 import io.salun.unlearn.TrialOutcome;
 import io.salun.unlearn.UnlearnRun;
+import io.salun.unlearn.Sweep;
 import io.salun.unlearn.Unlearning;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.slf4j.Logger;
@@ -25,17 +26,19 @@ import org.slf4j.LoggerFactory;
 
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 
 /**
  * {@code benchmark}: the paper's table for each scenario. Trains (or loads) the original model,
- * runs Retrain and every method of {@code benchmark.methods} (each optionally over its
- * learning-rate grid, keeping the smallest Avg. Gap to Retrain, as the paper selects
- * hyper-parameters) as trainings of one {@link UnlearnRun} per scenario (one mask, checkpoints
- * for every training, so a rerun after a crash resumes), and publishes {@code benchmark.json},
- * {@code benchmark.md}, {@code report.html}, {@code manifest.json} and {@code _SUCCESS}.
+ * and for every seed of {@code benchmark.seeds} runs Retrain and every method of
+ * {@code benchmark.methods}: each at its recipe for the scenario's kind, or with {@code --sweep}
+ * at every point of its learning-rate × epochs grid (extended past an edge the best point sits
+ * on), keeping the point of smallest mean Avg. Gap to Retrain ({@link Sweep}), as the paper
+ * selects hyper-parameters. All of a scenario's trainings belong to one {@link UnlearnRun} per
+ * seed (one mask, checkpoints for every training, so a rerun after a crash resumes); it publishes
+ * {@code benchmark.json}, {@code benchmark.md}, {@code report.html}, {@code manifest.json} and
+ * {@code _SUCCESS}.
  */
 public final class BenchmarkCommand {
     private static final Logger LOG = LoggerFactory.getLogger(BenchmarkCommand.class);
@@ -44,10 +47,18 @@ public final class BenchmarkCommand {
     private BenchmarkCommand() {
     }
 
-    /** One entry of {@code benchmark.methods}: a method, optionally masked. */
-    record Entry(Method method, boolean masked, StageSettings keys) {
+    /**
+     * One entry of {@code benchmark.methods}: a method, optionally masked, with its grids and
+     * random-kind recipe ({@code keys}) and its class-kind recipe ({@code classKeys}).
+     */
+    record Entry(Method method, boolean masked, StageSettings keys, StageSettings classKeys) {
         String label() {
             return Unlearning.label(method, masked);
+        }
+
+        /** The recipe group for scenarios like {@code spec}: class-wise ones have their own. */
+        StageSettings recipe(ForgetSpec spec) {
+            return spec instanceof ForgetSpec.Classes ? classKeys : keys;
         }
     }
 
@@ -67,7 +78,7 @@ public final class BenchmarkCommand {
                         + name + "'");
             }
             Method method = Method.parse(id);
-            entries.add(new Entry(method, masked || method.alwaysMasked(), keys));
+            entries.add(new Entry(method, masked || method.alwaysMasked(), keys, JobSettings.BENCHMARK_CLASS_KEYS.get(id)));
         }
         if (entries.isEmpty()) {
             throw new InvalidInputException("benchmark.methods: expected at least one method, found none");
@@ -75,25 +86,51 @@ public final class BenchmarkCommand {
         return entries;
     }
 
-    static List<Double> grid(Settings settings, Entry entry) {
+    /** The points {@code entry} starts with on scenarios like {@code spec}: its recipe, or with --sweep its grid. */
+    static List<Sweep.Point> grid(Settings settings, Entry entry, ForgetSpec spec) {
         if (!settings.get(JobSettings.BENCHMARK_SWEEP)) {
-            return List.of(settings.get(entry.keys().lr()));
+            StageSettings recipe = entry.recipe(spec);
+            return List.of(new Sweep.Point(settings.get(recipe.lr()), settings.get(recipe.epochs())));
         }
-        List<Double> grid = new ArrayList<>();
+        List<Double> lrs = new ArrayList<>();
         String text = settings.get(entry.keys().lrGrid());
         for (String part : text.split(",")) {
             try {
                 double lr = Double.parseDouble(part.trim());
-                if (!(lr > 0) || Double.isInfinite(lr)) {
+                if (!(lr > 0) || Double.isInfinite(lr) || lrs.contains(lr)) {
                     throw new NumberFormatException();
                 }
-                grid.add(lr);
+                lrs.add(lr);
             } catch (NumberFormatException e) {
-                throw new InvalidInputException(entry.keys().lrGrid().key() + ": expected comma-separated learning rates > 0,"
-                        + " found '" + text + "'");
+                throw new InvalidInputException(entry.keys().lrGrid().key() + ": expected comma-separated distinct"
+                        + " learning rates > 0, found '" + text + "'");
             }
         }
-        return grid;
+        String epochs = settings.get(entry.keys().epochsGrid());
+        return Sweep.grid(lrs, epochs.isBlank() ? List.of(settings.get(entry.keys().epochs()))
+                : StageSettings.epochList(epochs));
+    }
+
+    /** The seeds of {@code benchmark.seeds} (distinct), or the {@code seed} setting alone. */
+    static List<Long> seeds(Settings settings) {
+        Optional<String> text = settings.get(JobSettings.BENCHMARK_SEEDS);
+        if (text.isEmpty() || text.get().isBlank()) {
+            return List.of(settings.get(JobSettings.SEED));
+        }
+        List<Long> seeds = new ArrayList<>();
+        for (String part : text.get().split(",", -1)) {
+            try {
+                long seed = Long.parseLong(part.trim());
+                if (seeds.contains(seed)) {
+                    throw new NumberFormatException();
+                }
+                seeds.add(seed);
+            } catch (NumberFormatException e) {
+                throw new InvalidInputException(JobSettings.BENCHMARK_SEEDS.key() + ": expected comma-separated distinct"
+                        + " integer seeds, found '" + text.get() + "'");
+            }
+        }
+        return seeds;
     }
 
     /** Benchmarks every scenario of {@code benchmark.scenarios}; returns their output folders. */
@@ -114,47 +151,60 @@ public final class BenchmarkCommand {
         }
         List<Entry> entries = entries(settings);
         for (Entry e : entries) {
-            grid(settings, e);
+            for (ForgetSpec spec : specs) {
+                grid(settings, e, spec);
+            }
         }
+        List<Long> seeds = seeds(settings);
         String root = settings.get(JobSettings.BENCHMARK_OUTPUT).orElseGet(() -> RunSetup.defaultOutput("benchmarks", "",
                 started));
         List<String> outputs = new ArrayList<>();
         for (ForgetSpec spec : specs) {
-            outputs.add(runScenario(sc, settings, spec, entries, root + "/" + spec.scenario()));
+            outputs.add(runScenario(sc, settings, spec, entries, seeds, root + "/" + spec.scenario()));
         }
         return outputs;
     }
 
     private static String runScenario(JavaSparkContext sc, Settings settings, ForgetSpec spec, List<Entry> entries,
-                                      String output) {
+                                      List<Long> seeds, String output) {
         Instant started = Instant.now();
         boolean anyMasked = entries.stream().anyMatch(Entry::masked);
         try (OutputDir out = RunSetup.openOutput(sc, settings, output, "benchmark")) {
-            return RunSetup.classification(sc, settings, "benchmark", output, spec, anyMasked, c -> {
-                UnlearnRun<Metrics> run = c.run();
-                Metrics originalMetrics = run.originalJudgement();
-                LOG.info("benchmark: retraining from scratch on the retain set (the gold standard)");
-                TrialOutcome<Metrics> retrain = run.train(Unlearning.stage(Method.RETRAIN, Optional.empty(),
-                        Recipes.training(settings), c.inputs()).scoped("retrain"));
-                LOG.info("benchmark: retrain took {} s: {}", String.format("%.1f", retrain.seconds()), retrain.judgement());
-                Optional<Bitset> mask = anyMasked ? Optional.of(run.mask()) : Optional.empty();
+            return RunSetup.classifications(sc, settings, "benchmark", output, spec, anyMasked, seeds, runs -> {
+                List<Seeded> seeded = new ArrayList<>();
+                double saliencySeconds = 0;
+                for (int i = 0; i < runs.size(); i++) {
+                    RunSetup.Classification c = runs.get(i);
+                    long seed = seeds.get(i);
+                    Metrics original = c.run().originalJudgement();
+                    LOG.info("benchmark: seed {}: retraining from scratch on the retain set (the gold standard)", seed);
+                    TrialOutcome<Metrics> retrain = c.run().train(Unlearning.stage(Method.RETRAIN, Optional.empty(),
+                            Recipes.training(settings), c.inputs()).scoped("retrain"));
+                    LOG.info("benchmark: seed {}: retrain took {} s: {}", seed, String.format("%.1f", retrain.seconds()),
+                            retrain.judgement());
+                    Optional<Bitset> mask = anyMasked ? Optional.of(c.run().mask()) : Optional.empty();
+                    saliencySeconds += c.run().saliencySeconds() / runs.size();
+                    seeded.add(new Seeded(seed, c, mask, new BenchmarkReport.Baseline(seed, c.scenario().split(), original,
+                            retrain)));
+                }
                 List<MethodResult> results = new ArrayList<>();
                 for (Entry entry : entries) {
-                    results.add(sweep(settings, run, entry, mask, c.inputs(), retrain.judgement()));
+                    results.add(search(settings, seeded, entry, spec));
                 }
-                Report report = BenchmarkReport.of(spec, c.scenario().split(), c.scenario().testCount(), originalMetrics,
-                        retrain, settings.get(JobSettings.TRAIN.lr()), results, mask, c.theta0(), run.saliencySeconds(),
-                        Provenance.of(settings, sc, started));
+                RunSetup.Classification first = runs.get(0);
+                Report report = BenchmarkReport.of(spec, first.scenario().testCount(),
+                        seeded.stream().map(Seeded::baseline).toList(), settings.get(JobSettings.TRAIN.lr()), results,
+                        seeded.get(0).mask(), first.theta0(), saliencySeconds, Provenance.of(settings, sc, started));
                 out.writeText("benchmark.json", report.json());
                 out.writeText("benchmark.md", report.markdown());
                 out.writeText("report.html", report.html());
-                for (String key : List.of("scenario", "counts", "settings", "settingsSha256", "versions",
+                for (String key : List.of("scenario", "seeds", "counts", "settings", "settingsSha256", "versions",
                         "sparkApplicationId", "sparkMaster", "started", "finished")) {
-                    c.manifest().put(key, report.get(key));
+                    first.manifest().put(key, report.get(key));
                 }
-                out.writeManifest(c.manifest());
+                out.writeManifest(first.manifest());
                 out.publish();
-                c.checkpoints().ifPresent(Checkpoints::clear);
+                first.checkpoints().ifPresent(Checkpoints::clear);
                 CONSOLE.info("");
                 CONSOLE.info(report.markdown());
                 CONSOLE.info("benchmark: {}", out.published("benchmark.json"));
@@ -163,30 +213,71 @@ public final class BenchmarkCommand {
         }
     }
 
-    /** Every learning rate of {@code entry}'s grid, each a training of {@code run}; the best by Avg. Gap. */
-    private static MethodResult sweep(Settings settings, UnlearnRun<Metrics> run, Entry entry, Optional<Bitset> mask,
-                                      Unlearning.Inputs inputs, Metrics retrain) {
-        List<Trial> trials = new ArrayList<>();
-        int epochs = settings.get(entry.keys().epochs());
-        Optional<Bitset> m = entry.masked() ? mask : Optional.empty();
-        double saliency = entry.masked() ? run.saliencySeconds() : 0;
-        for (double lr : grid(settings, entry)) {
-            try {
-                TrialOutcome<Metrics> o = run.train(Unlearning.stage(entry.method(), m, Recipes.unlearning(settings, lr, epochs),
-                        inputs).scoped(entry.label() + "@" + lr));
-                double gap = o.judgement().averageGap(retrain);
-                LOG.info("benchmark: {} lr {}: {} avg gap {}", entry.label(), lr, o.judgement(), String.format("%.2f", gap));
-                trials.add(new Trial(entry.label(), lr, epochs, Optional.of(o), gap, saliency, false, false));
-            } catch (TrainingDivergedException e) {
-                LOG.warn("benchmark: {} lr {} diverged: {}", entry.label(), lr, e.getMessage());
-                trials.add(new Trial(entry.label(), lr, epochs, Optional.empty(), Double.NaN, saliency, true, false));
-            } catch (NoEffectException e) {
-                // a trial that changed nothing is no candidate: the untouched original is a row already
-                LOG.warn("benchmark: {} lr {} had no effect: {}", entry.label(), lr, e.getMessage());
-                trials.add(new Trial(entry.label(), lr, epochs, Optional.empty(), Double.NaN, saliency, false, true));
+    /** One seed's run of a scenario: its classification, mask and baselines. */
+    private record Seeded(long seed, RunSetup.Classification c, Optional<Bitset> mask, BenchmarkReport.Baseline baseline) {
+    }
+
+    /**
+     * Every point of {@code entry}'s grid on every seed, then (with --sweep) the extensions while
+     * the best point sits on an edge; the best by mean Avg. Gap.
+     */
+    private static MethodResult search(Settings settings, List<Seeded> seeded, Entry entry, ForgetSpec spec) {
+        List<Sweep.PointResult> points = new ArrayList<>();
+        for (Sweep.Point p : grid(settings, entry, spec)) {
+            points.add(point(settings, seeded, entry, p));
+        }
+        int extensions = settings.get(JobSettings.BENCHMARK_SWEEP) ? settings.get(JobSettings.BENCHMARK_GRID_EXTENSIONS) : 0;
+        for (int i = 0; i < extensions; i++) {
+            Optional<Sweep.PointResult> best = Sweep.best(points);
+            if (best.isEmpty()) {
+                break;
+            }
+            List<Sweep.Point> more = Sweep.extension(points.stream().map(Sweep.PointResult::point).toList(),
+                    best.get().point());
+            if (more.isEmpty()) {
+                break;
+            }
+            LOG.info("benchmark: {}: the best point ({}) is on the grid's edge; extending to {}", entry.label(),
+                    best.get().point(), more);
+            for (Sweep.Point p : more) {
+                points.add(point(settings, seeded, entry, p));
             }
         }
-        Optional<Trial> best = trials.stream().filter(t -> !t.failed()).min(Comparator.comparingDouble(Trial::gap));
-        return new MethodResult(entry.label(), best, trials);
+        Optional<Sweep.PointResult> best = Sweep.best(points);
+        best.ifPresent(b -> LOG.info("benchmark: {}: chose {} (avg gap {} ± {})", entry.label(), b.point(),
+                String.format("%.2f", b.meanGap()), String.format("%.2f", b.gapStd())));
+        return new MethodResult(entry.label(), best, points);
+    }
+
+    /** One point of {@code entry} on every seed, each a training of that seed's run. */
+    private static Sweep.PointResult point(Settings settings, List<Seeded> seeded, Entry entry, Sweep.Point p) {
+        List<Trial> trials = new ArrayList<>();
+        for (Seeded s : seeded) {
+            UnlearnRun<Metrics> run = s.c().run();
+            Optional<Bitset> m = entry.masked() ? s.mask() : Optional.empty();
+            double saliency = entry.masked() ? run.saliencySeconds() : 0;
+            Metrics retrain = s.baseline().retrain().judgement();
+            String scope = entry.label() + "@" + p.lr() + (p.epochs() == settings.get(entry.keys().epochs()) ? ""
+                    : "x" + p.epochs());
+            String what = entry.label() + " lr " + p.lr() + " " + p.epochs() + " epochs"
+                    + (seeded.size() > 1 ? " seed " + s.seed() : "");
+            try {
+                TrialOutcome<Metrics> o = run.train(Unlearning.stage(entry.method(), m,
+                        Recipes.unlearning(settings, p.lr(), p.epochs()), s.c().inputs()).scoped(scope));
+                double gap = o.judgement().averageGap(retrain);
+                LOG.info("benchmark: {}: {} avg gap {}", what, o.judgement(), String.format("%.2f", gap));
+                trials.add(new Trial(entry.label(), p.lr(), p.epochs(), s.seed(), Optional.of(o), gap, saliency, false, false));
+            } catch (TrainingDivergedException e) {
+                LOG.warn("benchmark: {} diverged: {}", what, e.getMessage());
+                trials.add(new Trial(entry.label(), p.lr(), p.epochs(), s.seed(), Optional.empty(), Double.NaN, saliency,
+                        true, false));
+            } catch (NoEffectException e) {
+                // a trial that changed nothing is no candidate: the untouched original is a row already
+                LOG.warn("benchmark: {} had no effect: {}", what, e.getMessage());
+                trials.add(new Trial(entry.label(), p.lr(), p.epochs(), s.seed(), Optional.empty(), Double.NaN, saliency,
+                        false, true));
+            }
+        }
+        return new Sweep.PointResult(p, trials);
     }
 }

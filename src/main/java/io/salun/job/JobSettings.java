@@ -188,14 +188,29 @@ public final class JobSettings {
             "ft,ga,rl,l1-sparse,salun", "benchmark: methods compared with Retrain; append +mask for a masked"
                     + " variant (e.g. ga+mask)"));
     public static final Setting<Boolean> BENCHMARK_SWEEP = C.add(Setting.bool("benchmark.sweep", false,
-            "benchmark: try every learning rate of benchmark.<method>.lr-grid and keep the smallest Avg. Gap"));
+            "benchmark: try every point (learning rate x epochs) of benchmark.<method>.lr-grid and epochs-grid on"
+                    + " every seed and keep the smallest mean Avg. Gap; without it, each method runs its recipe for"
+                    + " the scenario's kind (benchmark.<method>.lr/epochs, or .class.lr/.class.epochs)"));
+    public static final Setting<Optional<String>> BENCHMARK_SEEDS = C.add(Setting.optionalString("benchmark.seeds",
+            "benchmark: comma-separated seeds; each draws its own forget set, attack samples, labels and data order"
+                    + " from the one original model (trained with seed), and every figure is the mean ± std over them;"
+                    + " empty: the seed setting alone"));
+    public static final Setting<Integer> BENCHMARK_GRID_EXTENSIONS = C.add(Setting.integer("benchmark.grid-extensions", 2,
+            0, 20, "benchmark --sweep: how many times a method's best point on the edge of its grid extends the"
+                    + " search one step beyond that edge"));
     public static final Setting<Optional<String>> BENCHMARK_OUTPUT = C.add(Setting.optionalString("benchmark.output",
             "benchmark: output folder (one subfolder per scenario); empty: work/benchmarks/<time>"));
 
-    /** Per-method learning rate, epochs and sweep grid of the benchmark: benchmark.METHOD.{epochs,lr,lr-grid}. */
-    public static final java.util.Map<String, StageSettings> BENCHMARK_METHOD_KEYS = benchmarkMethods();
+    /**
+     * Per-method recipe and sweep grids of the benchmark, benchmark.METHOD.{epochs,lr,lr-grid,epochs-grid}:
+     * the recipe for random forgetting and deletion lists, and the grids the sweep searches.
+     */
+    public static final java.util.Map<String, StageSettings> BENCHMARK_METHOD_KEYS = benchmarkMethods("");
 
-    private static java.util.Map<String, StageSettings> benchmarkMethods() {
+    /** Per-method recipe for class-wise forgetting: benchmark.METHOD.class.{epochs,lr}. */
+    public static final java.util.Map<String, StageSettings> BENCHMARK_CLASS_KEYS = benchmarkMethods(".class");
+
+    private static java.util.Map<String, StageSettings> benchmarkMethods(String kind) {
         java.util.Map<String, StageSettings> keys = new java.util.LinkedHashMap<>();
         Object[][] defaults = {
             {"ft", 0.05, 3, "0.02,0.05,0.1"},
@@ -206,8 +221,12 @@ public final class JobSettings {
         };
         for (Object[] d : defaults) {
             String m = (String) d[0];
-            keys.put(m, StageSettings.declare(C, StageSettings.of("benchmark." + m, "benchmark " + m + " (and " + m + "+mask)")
-                    .epochs((Integer) d[2]).lr((Double) d[1]).lrGrid((String) d[3])));
+            StageSettings.Defaults group = StageSettings.of("benchmark." + m + kind, "benchmark " + m + " (and " + m
+                    + "+mask)" + (kind.isEmpty() ? "" : " on class-wise scenarios")).epochs((Integer) d[2]).lr((Double) d[1]);
+            if (kind.isEmpty()) {
+                group.lrGrid((String) d[3]).epochsGrid("");
+            }
+            keys.put(m, StageSettings.declare(C, group));
         }
         return java.util.Collections.unmodifiableMap(keys);
     }

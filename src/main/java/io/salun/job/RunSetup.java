@@ -31,6 +31,7 @@ import org.slf4j.LoggerFactory;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -177,7 +178,20 @@ final class RunSetup {
      */
     static <T> T classification(JavaSparkContext sc, Settings settings, String command, String output, ForgetSpec spec,
                                 boolean masked, java.util.function.Function<Classification, T> body) {
-        long seed = settings.get(JobSettings.SEED);
+        return classifications(sc, settings, command, output, spec, masked, List.of(settings.get(JobSettings.SEED)),
+                runs -> body.apply(runs.get(0)));
+    }
+
+    /**
+     * As {@link #classification}, with one run per seed of {@code seeds}: the data, its subset,
+     * the original model and the manifest are shared (they follow the {@code seed} setting); each
+     * seed draws its own forget set (random scenarios), attack samples, random labels and data
+     * order, and Retrain its own data order from the same initial weights. With more than one seed,
+     * each run keeps its checkpoints (mask and trainings) under {@code seed-S}.
+     */
+    static <T> T classifications(JavaSparkContext sc, Settings settings, String command, String output, ForgetSpec spec,
+                                 boolean masked, List<Long> seeds,
+                                 java.util.function.Function<List<Classification>, T> body) {
         double ratio = settings.get(JobSettings.SALIENCY_RATIO);
         String modelPath = ModelPaths.original(settings);
         Datasets data = load(sc, settings);
@@ -190,13 +204,27 @@ final class RunSetup {
         Manifest manifest = inputs(sc, settings, command, Map.of("originalModel", modelPath), Optional.of(spec));
         Optional<Checkpoints> checkpoints = checkpoints(sc, settings, output, manifest);
         return keepingCheckpointsOnlyForResume(checkpoints, () -> {
-            try (ForgetScenario scenario = ForgetScenario.prepare(sc, data, spec, seed,
-                    settings.get(JobSettings.FORGET_UNKNOWN_IDS).equals("fail"))) {
-                ClassificationTask task = new ClassificationTask(scenario, classes, ratio, settings.get(JobSettings.SALIENCY_BATCH),
-                        settings.get(JobSettings.EVAL_BATCH), settings.get(JobSettings.TREE_DEPTH));
-                UnlearnRun<Metrics> run = new UnlearnRun<>(sc, task, theta0, checkpoints);
-                return body.apply(new Classification(original, theta0, modelPath, manifest, checkpoints, scenario, task, run,
-                        task.inputs(theta0, original.config(), seed), List.of(data.rows(), data.cols(), data.channels())));
+            List<ForgetScenario> prepared = new ArrayList<>();
+            try {
+                List<Classification> runs = new ArrayList<>();
+                for (long seed : seeds) {
+                    ForgetScenario scenario = ForgetScenario.prepare(sc, data, spec, seed,
+                            settings.get(JobSettings.FORGET_UNKNOWN_IDS).equals("fail"));
+                    prepared.add(scenario);
+                    ClassificationTask task = new ClassificationTask(scenario, classes, ratio,
+                            settings.get(JobSettings.SALIENCY_BATCH), settings.get(JobSettings.EVAL_BATCH),
+                            settings.get(JobSettings.TREE_DEPTH));
+                    Optional<Checkpoints> kept = seeds.size() == 1 ? checkpoints
+                            : checkpoints.map(c -> c.within("seed-" + seed));
+                    runs.add(new Classification(original, theta0, modelPath, manifest, checkpoints, scenario, task,
+                            new UnlearnRun<>(sc, task, theta0, kept), task.inputs(theta0, original.config(), seed),
+                            List.of(data.rows(), data.cols(), data.channels())));
+                }
+                return body.apply(runs);
+            } finally {
+                for (ForgetScenario scenario : prepared) {
+                    scenario.close();
+                }
             }
         });
     }

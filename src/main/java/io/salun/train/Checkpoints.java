@@ -101,8 +101,9 @@ public final class Checkpoints {
 
     /**
      * The same folder for one of several trainings of a run (a benchmark's trials, a generation
-     * run's methods): their states are kept apart under {@code scope}, while kept files (the mask)
-     * are shared.
+     * run's methods) or for one of several runs sharing it (a benchmark's seeds): their states and
+     * kept files (the mask) are kept apart under {@code scope}. A run scoped once keeps its mask
+     * beside its trainings, which scope again and so share it.
      */
     public Checkpoints within(String scope) {
         if (!scope.matches("[A-Za-z0-9+@._-]+")) {
@@ -175,13 +176,13 @@ public final class Checkpoints {
 
     /** The URI of a kept file {@code name} (e.g. the mask); it may not exist yet. */
     public String file(String name) {
-        return new Path(dir, name).toString();
+        return new Path(dir, scope + name).toString();
     }
 
     /** Whether kept file {@code name} exists. */
     public boolean has(String name) {
         try {
-            return fs.exists(new Path(dir, name));
+            return fs.exists(new Path(dir, scope + name));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -40,7 +40,8 @@ class BenchmarkSparkTest {
             "--data.dir=" + LocalSpark.fashionMnistSlice(), "--data.subset=800", "--model.arch=mlp",
             "--model.path=" + dir.resolve("original.zip"), "--model.train-if-missing=true", "--train.epochs=4",
             "--benchmark.scenarios=random10,class1", "--benchmark.methods=ft,ga,rl,l1-sparse,salun,ga+mask",
-            "--benchmark.sweep=true", "--benchmark.salun.lr-grid=0.01,0.05", "--benchmark.ft.lr-grid=0.05",
+            "--benchmark.sweep=true", "--benchmark.grid-extensions=0", "--benchmark.salun.lr-grid=0.01,0.05",
+            "--benchmark.ft.lr-grid=0.05",
             "--benchmark.ga.lr-grid=0.001", "--benchmark.rl.lr-grid=0.05", "--benchmark.l1-sparse.lr-grid=0.05",
             "--benchmark.ft.epochs=1", "--benchmark.rl.epochs=1", "--benchmark.l1-sparse.epochs=1",
             "--benchmark.salun.epochs=1", "--benchmark.ga.epochs=1", "--benchmark.output=" + out});
@@ -76,6 +77,72 @@ class BenchmarkSparkTest {
             assertTrue(md.contains("| salun |") && md.contains("| retrain |") && md.contains("| original |"));
             assertTrue(Files.readString(out.resolve(scenario).resolve("report.html")).contains("data:image/png;base64,"));
         }
+    }
+
+    /**
+     * Two seeds and a learning-rate x epochs grid: every figure of the table is the mean of the
+     * seeds' own, each point's Avg. Gap the mean of its per-seed gaps, the chosen point the
+     * smallest of those, and a best point on the grid's edge extended the search past it.
+     */
+    @Test
+    void averagesOverSeedsAndExtendsTheGridPastAnEdge() throws Exception {
+        Path out = dir.resolve("bench-seeds");
+        assertEquals(0, Main.run(new String[] {"benchmark", "--spark.master=local[2]", "--spark.partitions=2",
+            "--data.dir=" + LocalSpark.fashionMnistSlice(), "--data.subset=800", "--model.arch=mlp",
+            "--model.path=" + dir.resolve("original.zip"), "--model.train-if-missing=true", "--train.epochs=4",
+            "--benchmark.scenarios=random10", "--benchmark.methods=salun", "--benchmark.seeds=5,11",
+            "--benchmark.sweep=true", "--benchmark.salun.lr-grid=0.01,0.05", "--benchmark.salun.epochs-grid=1,2",
+            "--benchmark.grid-extensions=1", "--benchmark.output=" + out}));
+        JsonNode json = new ObjectMapper().readTree(out.resolve("random10").resolve("benchmark.json").toFile());
+        assertEquals(List.of(5L, 11L), List.of(json.get("seeds").get(0).asLong(), json.get("seeds").get(1).asLong()));
+        JsonNode perSeed = json.get("perSeed");
+        assertEquals(2, perSeed.size());
+        for (int row = 0; row < 3; row++) {
+            JsonNode mean = json.get("table").get(row);
+            for (String metric : List.of("UA", "RA", "TA", "MIA", "avgGap")) {
+                double a = perSeed.get(0).get("table").get(row).get(metric).asDouble();
+                double b = perSeed.get(1).get("table").get(row).get(metric).asDouble();
+                assertEquals((a + b) / 2, mean.get(metric).asDouble(), 1e-9, mean.get("method") + " " + metric);
+                assertEquals(Math.abs(a - b) / Math.sqrt(2), mean.get("std").get(metric).asDouble(), 1e-9,
+                        mean.get("method") + " std " + metric);
+            }
+            assertEquals(0.0, perSeed.get(0).get("table").get(1).get("avgGap").asDouble(), 0.0);
+        }
+        // every point ran on both seeds; its gap is the mean of theirs
+        List<JsonNode> points = new ArrayList<>();
+        json.get("points").forEach(points::add);
+        for (JsonNode p : points) {
+            List<Double> gaps = new ArrayList<>();
+            json.get("sweep").forEach(t -> {
+                if (t.get("lr").asDouble() == p.get("lr").asDouble() && t.get("epochs").asInt() == p.get("epochs").asInt()) {
+                    gaps.add(t.get("avgGap").asDouble());
+                }
+            });
+            assertEquals(2, gaps.size(), p.toString());
+            assertEquals((gaps.get(0) + gaps.get(1)) / 2, p.get("avgGap").asDouble(), 1e-12);
+        }
+        JsonNode chosen = points.stream().filter(p -> p.get("chosen").asBoolean()).findFirst().orElseThrow();
+        double min = points.stream().mapToDouble(p -> p.get("avgGap").asDouble()).min().orElseThrow();
+        assertEquals(min, chosen.get("avgGap").asDouble(), 0.0);
+        JsonNode salun = json.get("table").get(2);
+        assertEquals(chosen.get("lr").asDouble(), salun.get("lr").asDouble(), 0.0);
+        assertEquals(chosen.get("epochs").asInt(), salun.get("epochs").asInt());
+        // the 2 x 2 grid's best point is on an edge of both axes: one extension added a point past each
+        assertTrue(points.size() == 5 || points.size() == 6, "points: " + points.size());
+        List<JsonNode> grid = points.subList(0, 4);
+        JsonNode gridBest = grid.stream().min(java.util.Comparator.comparingDouble(p -> p.get("avgGap").asDouble()))
+                .orElseThrow();
+        double lr = gridBest.get("lr").asDouble();
+        int epochs = gridBest.get("epochs").asInt();
+        double beyond = lr == 0.05 ? 0.25 : 0.002;
+        assertTrue(points.subList(4, points.size()).stream().anyMatch(p -> p.get("lr").asDouble() == beyond
+                && p.get("epochs").asInt() == epochs), "no point at lr " + beyond + " after " + gridBest);
+        if (epochs == 2) {
+            assertTrue(points.subList(4, points.size()).stream().anyMatch(p -> p.get("lr").asDouble() == lr
+                    && p.get("epochs").asInt() == 4), "no point at 4 epochs after " + gridBest);
+        }
+        String md = Files.readString(out.resolve("random10").resolve("benchmark.md"));
+        assertTrue(md.contains(" ± "), "the table shows mean ± std");
     }
 
     /** Every method, a masked variant among them, on a BatchNorm graph (ResNet-18 at width 2). */
