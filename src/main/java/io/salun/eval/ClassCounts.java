@@ -66,6 +66,20 @@ public final class ClassCounts implements Serializable {
         return n == 0 ? Double.NaN : lossSum / n;
     }
 
+    /** Accuracy (%) of each class; NaN for a class with no records. */
+    public double[] perClass() {
+        double[] out = new double[total.length];
+        for (int c = 0; c < total.length; c++) {
+            out[c] = total[c] == 0 ? Double.NaN : 100.0 * correct[c] / total[c];
+        }
+        return out;
+    }
+
+    /** Records per class. */
+    public long[] totals() {
+        return total.clone();
+    }
+
     /** Accuracy (%) over every class; NaN when there is nothing to count. */
     public double accuracy() {
         return accuracy(c -> true);

@@ -15,9 +15,14 @@ public final class Predictions {
     private Predictions() {
     }
 
-    public static ClassCounts[] count(Net net, Shard shard, int batchSize, int classes) {
-        ClassCounts forget = ClassCounts.empty(classes);
-        ClassCounts rest = ClassCounts.empty(classes);
+    /** What one row's prediction is handed to: its index in the shard, true label, predicted label and p(true label). */
+    @FunctionalInterface
+    public interface Row {
+        void accept(int row, int label, int predicted, double pTrue);
+    }
+
+    /** Runs inference-mode prediction over {@code shard} in minibatches and hands every row to {@code visit}, in order. */
+    public static void forEach(Net net, Shard shard, int batchSize, int classes, Row visit) {
         for (int from = 0; from < shard.size(); from += batchSize) {
             int to = Math.min(shard.size(), from + batchSize);
             Minibatch batch = Minibatch.inOrder(shard, from, to, classes);
@@ -25,11 +30,16 @@ public final class Predictions {
             INDArray predicted = probabilities.argMax(1);
             for (int i = 0; i < batch.size(); i++) {
                 int row = from + i;
-                double p = probabilities.getDouble(i, shard.label(row));
-                (shard.forget(row) ? forget : rest).add(shard.label(row), predicted.getInt(i),
-                        -Math.log(Math.max(p, Double.MIN_NORMAL)));
+                visit.accept(row, shard.label(row), predicted.getInt(i), probabilities.getDouble(i, shard.label(row)));
             }
         }
+    }
+
+    public static ClassCounts[] count(Net net, Shard shard, int batchSize, int classes) {
+        ClassCounts forget = ClassCounts.empty(classes);
+        ClassCounts rest = ClassCounts.empty(classes);
+        forEach(net, shard, batchSize, classes, (row, label, predicted, p) ->
+                (shard.forget(row) ? forget : rest).add(label, predicted, -Math.log(Math.max(p, Double.MIN_NORMAL))));
         return new ClassCounts[] {forget, rest};
     }
 
@@ -39,14 +49,7 @@ public final class Predictions {
      */
     public static double[][] confidences(Net net, Shard shard, int batchSize, int classes) {
         double[][] out = new double[shard.size()][];
-        for (int from = 0; from < shard.size(); from += batchSize) {
-            int to = Math.min(shard.size(), from + batchSize);
-            Minibatch batch = Minibatch.inOrder(shard, from, to, classes);
-            INDArray probabilities = net.output(batch.features(), false);
-            for (int i = 0; i < batch.size(); i++) {
-                out[from + i] = new double[] {probabilities.getDouble(i, shard.label(from + i))};
-            }
-        }
+        forEach(net, shard, batchSize, classes, (row, label, predicted, p) -> out[row] = new double[] {p});
         return out;
     }
 }

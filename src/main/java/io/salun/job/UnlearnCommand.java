@@ -2,6 +2,7 @@ package io.salun.job;
 
 import io.salun.config.InvalidInputException;
 import io.salun.config.Settings;
+import io.salun.eval.Forgetting;
 import io.salun.eval.Metrics;
 import io.salun.forget.ForgetSpec;
 import io.salun.mask.Bitset;
@@ -25,6 +26,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -36,6 +38,7 @@ import java.util.Optional;
  * each run is one slot of a schedule ({@link Schedule}).
  */
 public final class UnlearnCommand {
+    private static final Logger LOG = LoggerFactory.getLogger(UnlearnCommand.class);
     private static final Logger CONSOLE = LoggerFactory.getLogger("io.salun.console");
 
     private UnlearnCommand() {
@@ -92,18 +95,22 @@ public final class UnlearnCommand {
                     out.write("model.safetensors", o -> Safetensors.write(TorchWeights.export(unlearned, arch,
                             Optional.of(imported)), Map.of("format", "pt", "written-by", "salun-spark"), o));
                 }
+                LOG.info("report: profiling accuracy per class and true-label confidence before and after");
+                RunReport.Forgotten forgotten = new RunReport.Forgotten(c.task().profile(sc, c.theta0()),
+                        c.task().profile(sc, trial.model()), spec.forgottenClasses());
                 Report report = RunReport.of(new RunReport.Run(spec, modelPath, c.scenario().split(),
                         c.scenario().testCount(), mask, ratio, run.saliencySeconds(), run.devices(),
                         new RunReport.Model(settings.get(JobSettings.MODEL_ARCH), settings.get(JobSettings.MODEL_WIDTH),
                                 c.original().isGraph() ? "ComputationGraph" : "MultiLayerNetwork", c.inputShape(),
                                 ModelStore.isSafetensors(modelPath))), c.theta0(), before, trial,
-                        Provenance.of(settings, sc, started));
+                        forgotten, Provenance.of(settings, sc, started));
                 out.writeReport(report);
                 RunReport.fillManifest(report, c.manifest());
                 out.writeManifest(c.manifest());
                 out.publish();
                 c.checkpoints().ifPresent(Checkpoints::clear);
                 printTable(spec, label, before, trial.judgement(), run.saliencySeconds(), trial.seconds(),
+                        Forgetting.verdict(forgotten.before(), forgotten.after(), spec.forgottenClasses()),
                         out.published("report.json"));
                 return out.uri();
             });
@@ -111,7 +118,8 @@ public final class UnlearnCommand {
     }
 
     private static void printTable(ForgetSpec spec, String method, Metrics before, Metrics after,
-                                   double saliencySeconds, double unlearnSeconds, String reportPath) {
+                                   double saliencySeconds, double unlearnSeconds, List<String> verdict,
+                                   String reportPath) {
         CONSOLE.info("");
         CONSOLE.info(String.format("%-10s %8s %8s %8s %8s", spec.scenario(), "UA %", "RA %", "TA %", "MIA %"));
         CONSOLE.info(String.format("%-10s %8.2f %8.2f %8.2f %8.2f", "original", before.ua(), before.ra(), before.ta(), before.mia()));
@@ -121,6 +129,9 @@ public final class UnlearnCommand {
                     before.forgottenClassTestAccuracy(), after.forgottenClassTestAccuracy()));
         }
         CONSOLE.info(String.format("saliency %.1f s, unlearning %.1f s", saliencySeconds, unlearnSeconds));
+        for (String line : verdict) {
+            CONSOLE.info(line);
+        }
         CONSOLE.info("report: {}", reportPath);
     }
 }

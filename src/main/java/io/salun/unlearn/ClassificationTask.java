@@ -2,6 +2,7 @@ package io.salun.unlearn;
 
 import io.salun.data.Shard;
 import io.salun.eval.EvaluationStage;
+import io.salun.eval.Forgetting;
 import io.salun.eval.Metrics;
 import io.salun.forget.ForgetScenario;
 import io.salun.mask.Bitset;
@@ -62,6 +63,11 @@ public record ClassificationTask(ForgetScenario scenario, int classes, double ra
     @Override
     public double forgetLoss(Metrics judgement) {
         return judgement.forgetLoss();
+    }
+
+    /** "Was it forgotten?": {@code model}'s accuracy per class and confidence histograms on Df, Dr and Dt. */
+    public Forgetting.Profile profile(JavaSparkContext sc, NetworkSnapshot model) {
+        return Forgetting.of(sc, model, scenario.all(), scenario.test(), evalBatch, classes, treeDepth);
     }
 
     /** The sets a model is evaluated on. */

@@ -1,5 +1,6 @@
 package io.salun.unlearn;
 
+import io.salun.eval.Forgetting;
 import io.salun.eval.Metrics;
 import io.salun.forget.ForgetSpec;
 import io.salun.forget.ForgetSplit;
@@ -18,6 +19,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /** {@code report.json} and {@code report.html} of one unlearn run, from one {@link Report}. */
 public final class RunReport {
@@ -37,9 +39,13 @@ public final class RunReport {
     public record Model(String arch, int width, String kind, List<Integer> inputShape, boolean pytorch) {
     }
 
+    /** The forgetting profiles of the original ({@code before}) and the unlearned model ({@code after}). */
+    public record Forgotten(Forgetting.Profile before, Forgetting.Profile after, Set<Integer> forgottenClasses) {
+    }
+
     /** The report of {@code trial} (judged against the original's {@code before}) in {@code run}. */
     public static Report of(Run run, NetworkSnapshot theta0, Metrics before, TrialOutcome<Metrics> trial,
-                            Provenance provenance) {
+                            Forgotten forgotten, Provenance provenance) {
         String method = trial.label();
         List<Map<String, Object>> layers = run.mask().map(m -> MaskLayers.fractions(m, theta0)).orElse(List.of());
         Report report = new Report("salun-spark: " + run.spec().scenario() + " with " + method);
@@ -104,7 +110,96 @@ public final class RunReport {
         Map<String, List<Double>> loss = new LinkedHashMap<>();
         loss.put(method, losses);
         report.image(Charts.lines("Training loss per round (" + method + ")", "round", "mean loss", loss), "loss");
+        forgetting(report, forgotten, method);
         return report;
+    }
+
+    /**
+     * The "was it forgotten?" section: the verdict lines, per-class accuracy of each set before and
+     * after, and the confidence histograms (json {@code forgetting}; html table and charts).
+     */
+    static void forgetting(Report report, Forgotten f, String method) {
+        List<String> verdict = Forgetting.verdict(f.before(), f.after(), f.forgottenClasses());
+        Map<String, Object> json = new LinkedHashMap<>();
+        json.put("bins", Forgetting.BINS);
+        json.put("verdict", verdict);
+        json.put("before", profile(f.before()));
+        json.put("after", profile(f.after()));
+        report.put("forgetting", json);
+
+        report.heading("Was it forgotten?");
+        for (String line : verdict) {
+            report.paragraph(line);
+        }
+        List<List<String>> table = new ArrayList<>();
+        table.add(List.of("class", "forget before %", "forget after %", "retain before %", "retain after %", "test before %",
+                "test after %"));
+        double[][] columns = {f.before().forget().perClass(), f.after().forget().perClass(), f.before().retain().perClass(),
+            f.after().retain().perClass(), f.before().test().perClass(), f.after().test().perClass()};
+        for (int c = 0; c < columns[0].length; c++) {
+            List<String> row = new ArrayList<>(List.of(String.valueOf(c)));
+            for (double[] col : columns) {
+                row.add(Html.num(col[c]));
+            }
+            table.add(row);
+        }
+        report.table(table);
+        List<String> bins = new ArrayList<>();
+        for (int b = 0; b < Forgetting.BINS; b++) {
+            bins.add(String.format(java.util.Locale.ROOT, "%.2f", (double) b / Forgetting.BINS));
+        }
+        for (String when : List.of("before", "after")) {
+            Forgetting.Profile p = when.equals("before") ? f.before() : f.after();
+            Map<String, List<Double>> series = new LinkedHashMap<>();
+            series.put("forget", fractions(p.forget().histogram()));
+            series.put("retain", fractions(p.retain().histogram()));
+            series.put("test", fractions(p.test().histogram()));
+            report.image(Charts.bars("True-label confidence " + when + " " + (when.equals("before") ? "unlearning"
+                    : method) + " (fraction of each set per bin, from the bin's lower edge)", "fraction", bins, series),
+                    "confidence " + when);
+        }
+    }
+
+    private static Map<String, Object> profile(Forgetting.Profile p) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("forget", tally(p.forget()));
+        out.put("retain", tally(p.retain()));
+        out.put("test", tally(p.test()));
+        return out;
+    }
+
+    private static Map<String, Object> tally(Forgetting.Tally t) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("records", t.records());
+        out.put("accuracy", finiteOrNull(t.accuracy()));
+        List<Object> perClass = new ArrayList<>();
+        for (double a : t.perClass()) {
+            perClass.add(finiteOrNull(a));
+        }
+        out.put("perClassAccuracy", perClass);
+        out.put("meanConfidence", finiteOrNull(t.meanConfidence()));
+        List<Long> hist = new ArrayList<>();
+        for (long v : t.histogram()) {
+            hist.add(v);
+        }
+        out.put("confidenceHistogram", hist);
+        return out;
+    }
+
+    private static Object finiteOrNull(double v) {
+        return Double.isFinite(v) ? v : null;
+    }
+
+    private static List<Double> fractions(long[] histogram) {
+        long n = 0;
+        for (long v : histogram) {
+            n += v;
+        }
+        List<Double> out = new ArrayList<>();
+        for (long v : histogram) {
+            out.add(n == 0 ? 0.0 : (double) v / n);
+        }
+        return out;
     }
 
     /** Copies what an auditor needs from {@code report} into {@code manifest}: run, counts, mask size, metrics, provenance. */

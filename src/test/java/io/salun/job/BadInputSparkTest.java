@@ -135,6 +135,7 @@ class BadInputSparkTest {
                 new Case("zero batch", "unlearn.batch", "--unlearn.batch=0"),
                 new Case("unknown method", "unlearn.method", "--unlearn.method=forgetful"),
                 new Case("decreasing schedule milestones", "unlearn.lr-schedule", "--unlearn.lr-schedule=step:3,2"),
+                new Case("zero epochs in a sweep grid", "benchmark.salun.epochs-grid", "--benchmark.salun.epochs-grid=0,3"),
                 new Case("unknown scenario", "forget.scenario", "--forget.scenario=everything"),
                 new Case("missing data", "data.dir", "--data.dir=" + dir.resolve("no-data")),
                 new Case("corrupt IDX", "train-images-idx3-ubyte.gz", "--data.dir=" + corruptIdx),

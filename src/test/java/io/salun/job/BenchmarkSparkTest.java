@@ -3,6 +3,8 @@ package io.salun.job;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.salun.spark.LocalSpark;
+import io.salun.spark.LogCapture;
+import org.apache.logging.log4j.Level;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -15,6 +17,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The benchmark command on a tiny subset: every method and metric present and finite. */
@@ -143,6 +146,32 @@ class BenchmarkSparkTest {
         }
         String md = Files.readString(out.resolve("random10").resolve("benchmark.md"));
         assertTrue(md.contains(" ± "), "the table shows mean ± std");
+
+        // the second seed alone, at the chosen point, gives that seed's figures bit for bit
+        Path alone = dir.resolve("bench-seed-11");
+        assertEquals(0, Main.run(new String[] {"benchmark", "--spark.master=local[2]", "--spark.partitions=2",
+            "--data.dir=" + LocalSpark.fashionMnistSlice(), "--data.subset=800", "--model.arch=mlp",
+            "--model.path=" + dir.resolve("original.zip"), "--model.train-if-missing=true", "--train.epochs=4",
+            "--benchmark.scenarios=random10", "--benchmark.methods=salun", "--benchmark.seeds=11",
+            "--benchmark.salun.lr=" + salun.get("lr").asDouble(), "--benchmark.salun.epochs=" + salun.get("epochs").asInt(),
+            "--benchmark.output=" + alone}));
+        JsonNode single = new ObjectMapper().readTree(alone.resolve("random10").resolve("benchmark.json").toFile());
+        for (int row = 0; row < 3; row++) {
+            for (String metric : List.of("UA", "RA", "TA", "MIA", "avgGap")) {
+                assertEquals(perSeed.get(1).get("table").get(row).get(metric).asDouble(),
+                        single.get("table").get(row).get(metric).asDouble(), 0.0, row + " " + metric);
+            }
+        }
+    }
+
+    @Test
+    void refusesMalformedSeedsBeforeWritingAnything() {
+        Path out = dir.resolve("bench-bad-seeds");
+        List<String> log = LogCapture.during(Level.ERROR, () -> assertEquals(Main.BAD_INPUT, Main.run(new String[] {
+            "benchmark", "--spark.master=local[2]", "--data.dir=" + LocalSpark.fashionMnistSlice(), "--model.arch=mlp",
+            "--model.path=" + dir.resolve("never.zip"), "--benchmark.seeds=1,one", "--benchmark.output=" + out})));
+        assertTrue(String.join("\n", log).contains("benchmark.seeds"), String.join("\n", log));
+        assertFalse(Files.exists(out));
     }
 
     /** Every method, a masked variant among them, on a BatchNorm graph (ResNet-18 at width 2). */

@@ -94,6 +94,30 @@ class UnlearnJobSparkTest {
         assertTrue(miaAfter > miaBefore && miaAfter >= 80, "MIA-Efficacy " + miaBefore + " -> " + miaAfter);
         String html = Files.readString(out.resolve("report.html"));
         assertTrue(html.contains("<img src=\"data:image/png;base64,") && html.contains("MIA-Efficacy"));
+        // "was it forgotten?": each set's histogram counts its records, and its accuracies agree with the metrics
+        JsonNode f = report.get("forgetting");
+        for (String when : List.of("before", "after")) {
+            for (String set : List.of("forget", "retain", "test")) {
+                long sum = 0;
+                for (JsonNode bin : f.at("/" + when + "/" + set + "/confidenceHistogram")) {
+                    sum += bin.asLong();
+                }
+                assertEquals(report.at("/counts/" + set).asLong(), sum, when + " " + set);
+                assertEquals(sum, f.at("/" + when + "/" + set + "/records").asLong());
+            }
+            String m = when.equals("before") ? "original" : "unlearned";
+            assertEquals(100 - report.at("/metrics/" + m + "/UA").asDouble(), f.at("/" + when + "/forget/accuracy").asDouble(),
+                    1e-9);
+            assertEquals(report.at("/metrics/" + m + "/RA").asDouble(), f.at("/" + when + "/retain/accuracy").asDouble(),
+                    1e-9);
+            assertEquals(report.at("/metrics/" + m + "/forgottenClassTestAccuracy").asDouble(),
+                    f.at("/" + when + "/test/perClassAccuracy/1").asDouble(), 1e-9);
+            // the forget set holds class 1 only
+            assertTrue(f.at("/" + when + "/forget/perClassAccuracy/0").isNull());
+        }
+        assertEquals(3, f.get("verdict").size());
+        assertTrue(f.get("verdict").get(0).asText().contains("The classes are forgotten"), f.get("verdict").toString());
+        assertTrue(html.contains("Was it forgotten?") && html.contains("alt=\"confidence after\""));
 
         Configuration conf = new Configuration();
         float[] original = ModelStore.load(model.toString(), "model", conf).params().toFloatVector();
