@@ -18,6 +18,7 @@ import io.salun.unlearn.Method;
 import io.salun.unlearn.NoEffectException;
 import io.salun.unlearn.TrialOutcome;
 import io.salun.unlearn.UnlearnRun;
+import io.salun.unlearn.Stage;
 import io.salun.unlearn.Sweep;
 import io.salun.unlearn.Unlearning;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -26,7 +27,9 @@ import org.slf4j.LoggerFactory;
 
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -219,12 +222,16 @@ public final class BenchmarkCommand {
 
     /**
      * Every point of {@code entry}'s grid on every seed, then (with --sweep) the extensions while
-     * the best point sits on an edge; the best by mean Avg. Gap.
+     * the best point sits on an edge; the best by mean Avg. Gap. A point with more epochs at a
+     * learning rate already run continues that run where its stage allows ({@link Stage#continues}:
+     * constant or step schedule, no l1 decay) instead of training again: the same bits, and the
+     * RTE it reports still counts every epoch.
      */
     private static MethodResult search(Settings settings, List<Seeded> seeded, Entry entry, ForgetSpec spec) {
+        Map<Long, List<Map.Entry<Stage, TrialOutcome<Metrics>>>> done = new HashMap<>();
         List<Sweep.PointResult> points = new ArrayList<>();
         for (Sweep.Point p : grid(settings, entry, spec)) {
-            points.add(point(settings, seeded, entry, p));
+            points.add(point(settings, seeded, entry, p, done));
         }
         int extensions = settings.get(JobSettings.BENCHMARK_SWEEP) ? settings.get(JobSettings.BENCHMARK_GRID_EXTENSIONS) : 0;
         for (int i = 0; i < extensions; i++) {
@@ -240,7 +247,7 @@ public final class BenchmarkCommand {
             LOG.info("benchmark: {}: the best point ({}) is on the grid's edge; extending to {}", entry.label(),
                     best.get().point(), more);
             for (Sweep.Point p : more) {
-                points.add(point(settings, seeded, entry, p));
+                points.add(point(settings, seeded, entry, p, done));
             }
         }
         Optional<Sweep.PointResult> best = Sweep.best(points);
@@ -249,8 +256,12 @@ public final class BenchmarkCommand {
         return new MethodResult(entry.label(), best, points);
     }
 
-    /** One point of {@code entry} on every seed, each a training of that seed's run. */
-    private static Sweep.PointResult point(Settings settings, List<Seeded> seeded, Entry entry, Sweep.Point p) {
+    /**
+     * One point of {@code entry} on every seed, each a training of that seed's run, continuing the
+     * longest earlier training of {@code done} (per seed) that it extends.
+     */
+    private static Sweep.PointResult point(Settings settings, List<Seeded> seeded, Entry entry, Sweep.Point p,
+                                           Map<Long, List<Map.Entry<Stage, TrialOutcome<Metrics>>>> done) {
         List<Trial> trials = new ArrayList<>();
         for (Seeded s : seeded) {
             UnlearnRun<Metrics> run = s.c().run();
@@ -261,9 +272,16 @@ public final class BenchmarkCommand {
                     : "x" + p.epochs());
             String what = entry.label() + " lr " + p.lr() + " " + p.epochs() + " epochs"
                     + (seeded.size() > 1 ? " seed " + s.seed() : "");
+            Stage stage = Unlearning.stage(entry.method(), m, Recipes.unlearning(settings, p.lr(), p.epochs()),
+                    s.c().inputs()).scoped(scope);
+            List<Map.Entry<Stage, TrialOutcome<Metrics>>> earlier = done.computeIfAbsent(s.seed(), k -> new ArrayList<>());
+            Optional<Map.Entry<Stage, TrialOutcome<Metrics>>> prefix = earlier.stream()
+                    .filter(e -> stage.continues(e.getKey()))
+                    .max(java.util.Comparator.comparingInt(e -> e.getKey().plan().epochs()));
+            prefix.ifPresent(e -> LOG.info("benchmark: {}: continuing its {}-epoch run", what, e.getKey().plan().epochs()));
             try {
-                TrialOutcome<Metrics> o = run.train(Unlearning.stage(entry.method(), m,
-                        Recipes.unlearning(settings, p.lr(), p.epochs()), s.c().inputs()).scoped(scope));
+                TrialOutcome<Metrics> o = run.train(stage, prefix);
+                earlier.add(Map.entry(stage, o));
                 double gap = o.judgement().averageGap(retrain);
                 LOG.info("benchmark: {}: {} avg gap {}", what, o.judgement(), String.format("%.2f", gap));
                 trials.add(new Trial(entry.label(), p.lr(), p.epochs(), s.seed(), Optional.of(o), gap, saliency, false, false));

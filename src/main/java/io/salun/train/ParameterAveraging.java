@@ -48,6 +48,19 @@ public final class ParameterAveraging {
             java.util.Objects.requireNonNull(schedule, "schedule");
         }
 
+        /**
+         * Whether {@code shorter}'s rounds are exactly this plan's first rounds: the same plan with
+         * fewer epochs, and neither the schedule nor the gradient term depends on the stage's total
+         * length (a cosine schedule anneals to the last epoch, the l1 decay to the last step). Every
+         * round is a function of the state and its position (seed, epoch, round), so a run of this
+         * plan may then continue from {@code shorter}'s result and end in the same bits.
+         */
+        public boolean continues(Plan shorter) {
+            boolean lengthFree = !schedule.kind().equals("cosine") && !(term instanceof GradientTerm.L1Decay);
+            return lengthFree && shorter.epochs < epochs && shorter.equals(new Plan(stage, shorter.epochs, batchSize,
+                    localSteps, classes, seed, order, targets, term, treeDepth, schedule));
+        }
+
         /** A plan at the update rule's constant learning rate. */
         public Plan(String stage, int epochs, int batchSize, int localSteps, int classes, long seed,
                     DataOrder order, Targets targets, GradientTerm term, int treeDepth) {
@@ -89,6 +102,19 @@ public final class ParameterAveraging {
      */
     public static Result train(JavaSparkContext sc, NetworkSnapshot start, JavaRDD<Shard> shards,
                                Plan plan, Optional<Bitset> mask, Optional<Checkpoints> checkpoints) {
+        return train(sc, start, shards, plan, mask, checkpoints, Optional.empty());
+    }
+
+    /**
+     * As {@link #train(JavaSparkContext, NetworkSnapshot, JavaRDD, Plan, Optional, Optional)},
+     * continuing from {@code prefix}, the result of a shorter run of the same stage (the caller
+     * checks {@link Plan#continues}; same start, data and mask), as from a checkpoint taken after
+     * its last round: only the remaining rounds run, and the result is the same bits as a run from
+     * {@code start}. Its seconds include the prefix's. A later checkpoint of this run wins.
+     */
+    public static Result train(JavaSparkContext sc, NetworkSnapshot start, JavaRDD<Shard> shards,
+                               Plan plan, Optional<Bitset> mask, Optional<Checkpoints> checkpoints,
+                               Optional<Result> prefix) {
         List<Integer> sizes = shards.map(Shard::size).collect();
         int maxRows = sizes.stream().mapToInt(Integer::intValue).max().orElse(0);
         if (maxRows == 0) {
@@ -112,7 +138,13 @@ public final class ParameterAveraging {
         long done = 0;
         double earlierSeconds = 0;
         Optional<Checkpoints.State> saved = checkpoints.flatMap(c -> c.latest(plan.stage()));
-        if (saved.isPresent()) {
+        if (prefix.isPresent() && (saved.isEmpty() || saved.get().rounds() < prefix.get().losses().size())) {
+            current = prefix.get().network();
+            losses.addAll(prefix.get().losses());
+            done = prefix.get().losses().size();
+            earlierSeconds = prefix.get().seconds();
+            LOG.info("{}: continuing a shorter run of the same stage after its {} rounds", plan.stage(), done);
+        } else if (saved.isPresent()) {
             current = saved.get().network();
             losses.addAll(saved.get().losses());
             done = saved.get().rounds();

@@ -19,6 +19,19 @@ import java.util.Optional;
 public record Stage(String label, NetworkSnapshot start, JavaRDD<Shard> data, ParameterAveraging.Plan plan,
                     Optional<Bitset> mask, Optional<String> checkpointScope) {
 
+    /**
+     * Whether {@code shorter}'s training is exactly this one's beginning (same method, start,
+     * records and mask; a plan that {@link ParameterAveraging.Plan#continues continues} it), so
+     * its result can be trained on instead of starting again.
+     */
+    public boolean continues(Stage shorter) {
+        return label.equals(shorter.label) && data == shorter.data && mask.equals(shorter.mask)
+                && start.config().equals(shorter.start.config()) && start.iteration() == shorter.start.iteration()
+                && java.util.Arrays.equals(start.parameters(), shorter.start.parameters())
+                && java.util.Arrays.equals(start.updaterState(), shorter.start.updaterState())
+                && plan.continues(shorter.plan);
+    }
+
     /** The same stage, its checkpoints kept under {@code scope}. */
     public Stage scoped(String scope) {
         return new Stage(label, start, data, plan, mask, Optional.of(scope));

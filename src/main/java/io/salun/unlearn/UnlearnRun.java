@@ -111,10 +111,25 @@ public final class UnlearnRun<M> {
      * @throws NoEffectException         if it changed nothing
      */
     public TrialOutcome<M> train(Stage stage) {
+        return train(stage, Optional.empty());
+    }
+
+    /**
+     * As {@link #train(Stage)}, continuing from {@code prefix}: the outcome of {@code prefix}'s
+     * stage, which this stage {@link Stage#continues continues} (a benchmark's point with more
+     * epochs at the same learning rate). The result is the same bits as training from the start.
+     *
+     * @throws IllegalArgumentException if {@code stage} does not continue the prefix's stage
+     */
+    public TrialOutcome<M> train(Stage stage, Optional<Map.Entry<Stage, TrialOutcome<M>>> prefix) {
+        if (prefix.isPresent() && !stage.continues(prefix.get().getKey())) {
+            throw new IllegalArgumentException(stage.label() + ": the stage does not continue the one given as its prefix");
+        }
         devices.putIfAbsent("unlearning", Devices.probe(stage.data()));
         Optional<Checkpoints> kept = checkpoints.map(c -> stage.checkpointScope().map(c::within).orElse(c));
         ParameterAveraging.Result result = ParameterAveraging.train(sc, stage.start(), stage.data(), stage.plan(),
-                stage.mask(), kept);
+                stage.mask(), kept, prefix.map(p -> new ParameterAveraging.Result(p.getValue().model(),
+                        p.getValue().losses(), p.getValue().seconds())));
         audit(stage.label(), stage.mask(), original, result.network());
         M before = originalJudgement();
         M after = task.evaluate(sc, result.network());

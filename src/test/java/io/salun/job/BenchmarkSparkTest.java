@@ -147,21 +147,34 @@ class BenchmarkSparkTest {
         String md = Files.readString(out.resolve("random10").resolve("benchmark.md"));
         assertTrue(md.contains(" ± "), "the table shows mean ± std");
 
-        // the second seed alone, at the chosen point, gives that seed's figures bit for bit
+        // the second seed alone, at the 2-epoch point the sweep reached by continuing its 1-epoch run,
+        // gives that seed's figures bit for bit: a seed's run does not depend on the others, and a
+        // continued run equals one trained from the start
         Path alone = dir.resolve("bench-seed-11");
         assertEquals(0, Main.run(new String[] {"benchmark", "--spark.master=local[2]", "--spark.partitions=2",
             "--data.dir=" + LocalSpark.fashionMnistSlice(), "--data.subset=800", "--model.arch=mlp",
             "--model.path=" + dir.resolve("original.zip"), "--model.train-if-missing=true", "--train.epochs=4",
             "--benchmark.scenarios=random10", "--benchmark.methods=salun", "--benchmark.seeds=11",
-            "--benchmark.salun.lr=" + salun.get("lr").asDouble(), "--benchmark.salun.epochs=" + salun.get("epochs").asInt(),
-            "--benchmark.output=" + alone}));
+            "--benchmark.salun.lr=0.01", "--benchmark.salun.epochs=2", "--benchmark.output=" + alone}));
         JsonNode single = new ObjectMapper().readTree(alone.resolve("random10").resolve("benchmark.json").toFile());
-        for (int row = 0; row < 3; row++) {
+        for (int row = 0; row < 2; row++) {
             for (String metric : List.of("UA", "RA", "TA", "MIA", "avgGap")) {
                 assertEquals(perSeed.get(1).get("table").get(row).get(metric).asDouble(),
                         single.get("table").get(row).get(metric).asDouble(), 0.0, row + " " + metric);
             }
         }
+        JsonNode swept = null;
+        for (JsonNode t : json.get("sweep")) {
+            if (t.get("lr").asDouble() == 0.01 && t.get("epochs").asInt() == 2 && t.get("seed").asLong() == 11) {
+                swept = t;
+            }
+        }
+        assertTrue(swept != null, "no sweep entry for lr 0.01, 2 epochs, seed 11");
+        for (String metric : List.of("UA", "RA", "TA", "MIA", "forgetLoss")) {
+            assertEquals(swept.get("metrics").get(metric).asDouble(), single.get("table").get(2).get(metric).asDouble(), 0.0,
+                    metric);
+        }
+        assertEquals(swept.get("avgGap").asDouble(), single.get("table").get(2).get("avgGap").asDouble(), 0.0);
     }
 
     @Test

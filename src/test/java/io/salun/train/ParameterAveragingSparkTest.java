@@ -187,6 +187,49 @@ class ParameterAveragingSparkTest extends LocalSparkTest {
         assertResumesToTheSameBits(dir, LrSchedule.Spec.parse("step:1,2", "test"));
     }
 
+    /**
+     * A benchmark point with more epochs continues the shorter run at its learning rate: the same
+     * bits as training from the start, for a constant and a step schedule; a cosine schedule or the
+     * l1 decay (which depend on the stage's length) and any other difference are no prefix.
+     */
+    @Test
+    void aLongerRunContinuesAShorterOneToTheSameBits() {
+        NetworkSnapshot start = mlp(new Optimizer("pytorch-sgd", 0.05, 0.9, 5e-4, 0));
+        JavaRDD<Shard> shards = Shards.cache(IdxSource.read(sc, images, labels, 2)
+                .map(e -> e.withForget(e.id() % 7 == 0)), "two partitions");
+        Labelling labelling = Labelling.randomForgetLabels(4, 10, true);
+        for (LrSchedule.Spec schedule : java.util.List.of(LrSchedule.Spec.CONSTANT, LrSchedule.Spec.parse("step:2", "t"))) {
+            ParameterAveraging.Plan one = new ParameterAveraging.Plan("c", 1, 64, 4, 10, 4, DataOrder.MIXED, labelling,
+                    new GradientTerm.None(), 2, schedule);
+            ParameterAveraging.Plan three = new ParameterAveraging.Plan("c", 3, 64, 4, 10, 4, DataOrder.MIXED, labelling,
+                    new GradientTerm.None(), 2, schedule);
+            assertTrue(three.continues(one) && !one.continues(three) && !three.continues(three));
+            ParameterAveraging.Result whole = ParameterAveraging.train(sc, start, shards, three, Optional.empty());
+            ParameterAveraging.Result first = ParameterAveraging.train(sc, start, shards, one, Optional.empty());
+            ParameterAveraging.Result continued = ParameterAveraging.train(sc, start, shards, three, Optional.empty(),
+                    Optional.empty(), Optional.of(first));
+            PlainTraining.assertSameBits(whole.network().parameters(), continued.network().parameters(), "parameter");
+            PlainTraining.assertSameBits(whole.network().updaterState(), continued.network().updaterState(), "state");
+            assertEquals(whole.network().iteration(), continued.network().iteration());
+            assertEquals(whole.losses(), continued.losses());
+            assertTrue(continued.seconds() >= first.seconds());
+        }
+        shards.unpersist();
+        ParameterAveraging.Plan base = new ParameterAveraging.Plan("c", 1, 64, 4, 10, 4, DataOrder.MIXED, labelling,
+                new GradientTerm.None(), 2);
+        LrSchedule.Spec cosine = LrSchedule.Spec.parse("cosine", "t");
+        assertTrue(!new ParameterAveraging.Plan("c", 3, 64, 4, 10, 4, DataOrder.MIXED, labelling, new GradientTerm.None(), 2,
+                cosine).continues(new ParameterAveraging.Plan("c", 1, 64, 4, 10, 4, DataOrder.MIXED, labelling,
+                new GradientTerm.None(), 2, cosine)), "cosine anneals to the stage's last epoch");
+        GradientTerm.L1Decay l1 = new GradientTerm.L1Decay(5e-4, 100);
+        assertTrue(!new ParameterAveraging.Plan("c", 3, 64, 4, 10, 4, DataOrder.MIXED, labelling, l1, 2)
+                .continues(new ParameterAveraging.Plan("c", 1, 64, 4, 10, 4, DataOrder.MIXED, labelling, l1, 2)));
+        assertTrue(!new ParameterAveraging.Plan("c", 3, 32, 4, 10, 4, DataOrder.MIXED, labelling, new GradientTerm.None(), 2)
+                .continues(base), "another batch size");
+        assertTrue(!new ParameterAveraging.Plan("c", 3, 64, 4, 10, 5, DataOrder.MIXED, labelling, new GradientTerm.None(), 2)
+                .continues(base), "another seed");
+    }
+
     private static void assertResumesToTheSameBits(java.nio.file.Path dir, LrSchedule.Spec schedule) {
         NetworkSnapshot start = mlp(new Optimizer("sgd", 0.05, 0.9, 5e-4, 0));
         Bitset mask = new Bitset(start.size());
