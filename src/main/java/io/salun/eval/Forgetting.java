@@ -174,7 +174,11 @@ public final class Forgetting {
                 before.forget().meanConfidence(), after.test().meanConfidence(), after.retain().meanConfidence(), toTest,
                 wasTest, toRetain, toTest <= toRetain
                         ? "its confidences look more like unseen data's than like training data's"
-                        : "its confidences still look more like training data's than like unseen data's"));
+                        : "its confidences still look more like training data's than like unseen data's")
+                + (forgottenClasses.isEmpty() && after.forget().meanConfidence() < after.test().meanConfidence() - 0.05
+                        ? " They are lower than unseen data's, which a model that never saw these records would not"
+                        + " show: the unlearning may have gone too far (an attacker can spot them by their low"
+                        + " confidence)." : ""));
         double[] was = before.forget().perClass();
         double[] is = after.forget().perClass();
         List<Integer> classes = new ArrayList<>();

@@ -66,6 +66,10 @@ class ForgettingTest {
         assertTrue(yes.get(0).contains("recognised like unseen data"), yes.get(0));
         assertTrue(yes.get(1).contains("look more like unseen data's"), yes.get(1));
         assertTrue(yes.get(2).contains("class 1 (99.0% → 86.0%)"), yes.get(2));
+        assertTrue(!yes.get(1).contains("too far"), yes.get(1));
+        Forgetting.Profile overshot = new Forgetting.Profile(tally(1, 100, 80, 0.5), tally(1, 900, 891, 0.97),
+                tally(1, 1000, 850, 0.8));
+        assertTrue(Forgetting.verdict(before, overshot, Set.of()).get(1).contains("may have gone too far"));
         List<String> no = Forgetting.verdict(before, before, Set.of());
         assertTrue(no.get(0).contains("still recognised more like training data"), no.get(0));
         assertTrue(no.get(1).contains("still look more like training data's"), no.get(1));
