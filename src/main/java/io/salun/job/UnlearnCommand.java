@@ -2,7 +2,6 @@ package io.salun.job;
 
 import io.salun.config.InvalidInputException;
 import io.salun.config.Settings;
-import io.salun.eval.Forgetting;
 import io.salun.eval.Metrics;
 import io.salun.forget.ForgetSpec;
 import io.salun.mask.Bitset;
@@ -110,7 +109,7 @@ public final class UnlearnCommand {
                 out.publish();
                 c.checkpoints().ifPresent(Checkpoints::clear);
                 printTable(spec, label, before, trial.judgement(), run.saliencySeconds(), trial.seconds(),
-                        Forgetting.verdict(forgotten.before(), forgotten.after(), spec.forgottenClasses()),
+                        forgotten.verdict(),
                         out.published("report.json"));
                 return out.uri();
             });

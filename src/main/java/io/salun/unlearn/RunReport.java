@@ -41,6 +41,10 @@ public final class RunReport {
 
     /** The forgetting profiles of the original ({@code before}) and the unlearned model ({@code after}). */
     public record Forgotten(Forgetting.Profile before, Forgetting.Profile after, Set<Integer> forgottenClasses) {
+        /** The plain-language lines the report and the console show ({@link Forgetting#verdict}). */
+        public List<String> verdict() {
+            return Forgetting.verdict(before, after, forgottenClasses);
+        }
     }
 
     /** The report of {@code trial} (judged against the original's {@code before}) in {@code run}. */
@@ -119,7 +123,7 @@ public final class RunReport {
      * after, and the confidence histograms (json {@code forgetting}; html table and charts).
      */
     static void forgetting(Report report, Forgotten f, String method) {
-        List<String> verdict = Forgetting.verdict(f.before(), f.after(), f.forgottenClasses());
+        List<String> verdict = f.verdict();
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("bins", Forgetting.BINS);
         json.put("verdict", verdict);
