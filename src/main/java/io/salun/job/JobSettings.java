@@ -94,13 +94,17 @@ public final class JobSettings {
             "minibatch size of the gradient pass (does not change the sum)"));
 
     public static final Setting<String> UNLEARN_METHOD = C.add(Setting.oneOf("unlearn.method", "salun",
-            List.of("salun", "rl", "ft", "ga", "l1-sparse", "retrain"),
+            List.of("salun", "rl", "ft", "ga", "l1-sparse", "neggrad+", "retrain"),
             "salun: random labels under the saliency mask; rl: random labels; ft: fine-tune on Dr; ga: gradient"
-                    + " ascent on Df; l1-sparse: ft with a decaying l1 penalty; retrain: from scratch on Dr (train.*)"));
+                    + " ascent on Df; l1-sparse: ft with a decaying l1 penalty; neggrad+: descend on Dr and ascend on"
+                    + " Df in each minibatch (unlearn.neggrad-beta); retrain: from scratch on Dr (train.*)"));
     public static final Setting<Boolean> UNLEARN_MASK = C.add(Setting.bool("unlearn.mask", false,
             "run rl, ft, ga or l1-sparse under the saliency mask too (salun always is)"));
     public static final Setting<Double> UNLEARN_L1_ALPHA = C.add(Setting.decimal("unlearn.l1-alpha", 5e-4, Interval.atLeast(0),
             "l1-sparse: initial l1 coefficient alpha, decaying linearly to 0"));
+    public static final Setting<Double> UNLEARN_NEGGRAD_BETA = C.add(Setting.decimal("unlearn.neggrad-beta",
+            io.salun.unlearn.Recipe.NEGGRAD_BETA, Interval.closed(0, 1), "neggrad+: weight beta of the retain part's"
+                    + " mean loss; the forget part's is subtracted with weight 1 - beta (official code: 0.95)"));
     /** The unlearning stage of unlearn (and the benchmark's methods, beside their own learning rates and epochs). */
     public static final StageSettings UNLEARN = StageSettings.declare(C, StageSettings.of("unlearn", "unlearn")
             .epochs(3).batch(64).localSteps(4).optimizer("sgd").lr(0.05).momentum(0.9).weightDecay(5e-4)
@@ -185,7 +189,7 @@ public final class JobSettings {
             "benchmark: comma-separated scenarios (random10, class0, class3+5, ids), each benchmarked in turn;"
                     + " current: the one forget.* describes"));
     public static final Setting<String> BENCHMARK_METHODS = C.add(Setting.string("benchmark.methods",
-            "ft,ga,rl,l1-sparse,salun", "benchmark: methods compared with Retrain; append +mask for a masked"
+            "ft,ga,rl,l1-sparse,salun,neggrad+", "benchmark: methods compared with Retrain; append +mask for a masked"
                     + " variant (e.g. ga+mask)"));
     public static final Setting<Boolean> BENCHMARK_SWEEP = C.add(Setting.bool("benchmark.sweep", false,
             "benchmark: try every point (learning rate x epochs) of benchmark.<method>.lr-grid and epochs-grid on"
@@ -218,10 +222,11 @@ public final class JobSettings {
             {"rl", 0.05, 3, "0.02,0.05,0.1"},
             {"l1-sparse", 0.05, 3, "0.02,0.05,0.1"},
             {"salun", 0.05, 3, "0.02,0.05,0.1"},
+            {"neggrad+", 0.01, 3, "0.003,0.01,0.03"},
         };
         for (Object[] d : defaults) {
             String m = (String) d[0];
-            StageSettings.Defaults group = StageSettings.of("benchmark." + m + kind, "benchmark " + m + " (and " + m
+            StageSettings.Defaults group = StageSettings.of("benchmark." + keyName(m) + kind, "benchmark " + m + " (and " + m
                     + "+mask)" + (kind.isEmpty() ? "" : " on class-wise scenarios")).epochs((Integer) d[2]).lr((Double) d[1]);
             if (kind.isEmpty()) {
                 group.lrGrid((String) d[3]).epochsGrid("");
@@ -229,6 +234,11 @@ public final class JobSettings {
             keys.put(m, StageSettings.declare(C, group));
         }
         return java.util.Collections.unmodifiableMap(keys);
+    }
+
+    /** A method's name in setting keys, which allow no '+': {@code neggrad+} is {@code neggrad-plus}. */
+    public static String keyName(String method) {
+        return method.replace("+", "-plus");
     }
 
     /** The catalogue, in the order help lists it: every setting above, added where it is declared. */

@@ -26,7 +26,8 @@ final class Recipes {
                 s.get(JobSettings.UNLEARN.momentum()), s.get(JobSettings.UNLEARN.weightDecay()), 0),
                 epochs, s.get(JobSettings.UNLEARN.batch()), s.get(JobSettings.UNLEARN.localSteps()),
                 DataOrder.parse(s.get(JobSettings.UNLEARN_ORDER)), s.get(JobSettings.UNLEARN_EXCLUDE_TRUE_LABEL),
-                s.get(JobSettings.UNLEARN_L1_ALPHA), schedule(s, JobSettings.UNLEARN.lrSchedule()));
+                s.get(JobSettings.UNLEARN_L1_ALPHA), schedule(s, JobSettings.UNLEARN.lrSchedule()),
+                s.get(JobSettings.UNLEARN_NEGGRAD_BETA));
     }
 
     /** The schedule a stage's {@code lr-schedule} setting names (an error naming the key when malformed). */

@@ -16,6 +16,15 @@ public record Minibatch(INDArray features, INDArray labels, int size) {
      * @param labelOf the label each row is fitted to (true or random), by shard row index
      */
     public static Minibatch of(Shard shard, int[] order, int from, int to, int classes, IntUnaryOperator labelOf) {
+        return weighted(shard, order, from, to, classes, labelOf, row -> 1f);
+    }
+
+    /**
+     * As {@link #of}, each label row scaled by its example's weight: row {@code i} is
+     * {@code weightOf(row)·e_label} (for {@code io.salun.model.WeightedCrossEntropy}).
+     */
+    public static Minibatch weighted(Shard shard, int[] order, int from, int to, int classes, IntUnaryOperator labelOf,
+                                     RowWeight weightOf) {
         int b = to - from;
         int d = shard.featureLength();
         float[] x = new float[b * d];
@@ -28,9 +37,15 @@ public record Minibatch(INDArray features, INDArray labels, int size) {
                 throw new IllegalArgumentException("a record has label " + label
                         + " is outside the model's " + classes + " classes");
             }
-            y[i * classes + label] = 1f;
+            y[i * classes + label] = weightOf.of(row);
         }
         return new Minibatch(Nd4j.create(x, new long[] {b, d}, 'c'), Nd4j.create(y, new long[] {b, classes}, 'c'), b);
+    }
+
+    /** A label row's scale, by shard row index. */
+    @FunctionalInterface
+    public interface RowWeight {
+        float of(int row);
     }
 
     /** Rows {@code [from, to)} of the shard in storage order, with their true labels. */

@@ -22,13 +22,21 @@ public enum Method {
     /** FT plus a linearly decaying l1 penalty. */
     L1_SPARSE("l1-sparse", Records.RETAIN, false, Term.L1, false),
     /** RL restricted to the salient weights. */
-    SALUN("salun", Records.ALL, true, Term.NONE, true);
+    SALUN("salun", Records.ALL, true, Term.NONE, true),
+    /**
+     * NegGrad+ (Kurmanji et al. 2023): {@code β·ℓ(Dr) − (1 − β)·ℓ(Df)} over the mixed stream
+     * ({@code io.salun.train.SignedLabels}).
+     */
+    NEGGRAD_PLUS("neggrad+", Records.ALL, false, Term.SIGNED, false);
 
     /** The records a method trains on. */
     public enum Records { ALL, RETAIN, FORGET }
 
-    /** The gradient term a method adds. */
-    public enum Term { NONE, ASCENT, L1 }
+    /**
+     * The gradient term a method adds: none, the whole minibatch's gradient negated (GA), the
+     * l1 penalty, or a signed weight per example (NegGrad+: retain rows descend, forget rows ascend).
+     */
+    public enum Term { NONE, ASCENT, L1, SIGNED }
 
     private final String id;
     private final Records records;

@@ -4,6 +4,7 @@ import io.salun.mask.Bitset;
 import io.salun.mask.FrozenParameters;
 import io.salun.mask.MaskFile;
 import io.salun.model.NetworkSnapshot;
+import io.salun.model.WeightedCrossEntropy;
 import io.salun.spark.Devices;
 import io.salun.train.Checkpoints;
 import io.salun.train.ParameterAveraging;
@@ -128,14 +129,22 @@ public final class UnlearnRun<M> {
         devices.putIfAbsent("unlearning", Devices.probe(stage.data()));
         Optional<Checkpoints> kept = checkpoints.map(c -> stage.checkpointScope().map(c::within).orElse(c));
         ParameterAveraging.Result result = ParameterAveraging.train(sc, stage.start(), stage.data(), stage.plan(),
-                stage.mask(), kept, prefix.map(p -> new ParameterAveraging.Result(p.getValue().model(),
+                stage.mask(), kept, prefix.map(p -> new ParameterAveraging.Result(trainingForm(stage, p.getValue().model()),
                         p.getValue().losses(), p.getValue().seconds())));
-        audit(stage.label(), stage.mask(), original, result.network());
+        // a stage that trained with its own loss (NegGrad+) publishes the model with the original's
+        NetworkSnapshot trained = WeightedCrossEntropy.restore(result.network(), original.config());
+        audit(stage.label(), stage.mask(), original, trained);
         M before = originalJudgement();
-        M after = task.evaluate(sc, result.network());
+        M after = task.evaluate(sc, trained);
         requireForgetLossChanged(stage.label(), task.forgetLoss(before), task.forgetLoss(after));
-        return new TrialOutcome<>(stage.label(), stage.mask().isPresent(), result.network(), result.seconds(),
+        return new TrialOutcome<>(stage.label(), stage.mask().isPresent(), trained, result.seconds(),
                 result.losses(), after);
+    }
+
+    /** A published outcome's model as {@code stage} trains it: its parameters, state and counters under the stage's configuration. */
+    private static NetworkSnapshot trainingForm(Stage stage, NetworkSnapshot published) {
+        return new NetworkSnapshot(stage.start().config(), published.parameters(), published.updaterState(),
+                published.iteration(), published.epoch());
     }
 
     /** Which ND4J backend and devices ran each stage so far (for {@code report.json}). */

@@ -6,6 +6,9 @@ import io.salun.model.NetworkSnapshot;
 import io.salun.train.GradientTerm;
 import io.salun.train.Labelling;
 import io.salun.train.ParameterAveraging;
+import io.salun.train.SignedLabels;
+import io.salun.train.Targets;
+import io.salun.model.WeightedCrossEntropy;
 import org.apache.spark.api.java.JavaRDD;
 import io.salun.model.NetworkConfig;
 
@@ -49,16 +52,19 @@ public final class Unlearning {
             case RETAIN -> in.retain();
             case FORGET -> in.forget();
         };
-        Labelling labelling = method.randomLabels()
-                ? Labelling.randomForgetLabels(in.seed(), in.classes(), recipe.excludeTrueLabel())
+        Targets targets = method.term() == Method.Term.SIGNED ? new SignedLabels(recipe.negGradBeta())
+                : method.randomLabels() ? Labelling.randomForgetLabels(in.seed(), in.classes(), recipe.excludeTrueLabel())
                 : Labelling.trueLabels();
         GradientTerm term = switch (method.term()) {
-            case NONE -> new GradientTerm.None();
+            case NONE, SIGNED -> new GradientTerm.None();
             case ASCENT -> new GradientTerm.Ascent();
             case L1 -> new GradientTerm.L1Decay(recipe.l1Alpha(),
                     (long) recipe.epochs() * ParameterAveraging.stepsPerEpoch(data, recipe.batchSize()));
         };
         NetworkConfig conf = recipe.optimizer().applyTo(in.originalConfiguration());
+        if (method.term() == Method.Term.SIGNED) {
+            conf = WeightedCrossEntropy.onOutput(conf, method.id());
+        }
         NetworkSnapshot start;
         if (method == Method.RETRAIN) {
             start = NetworkSnapshot.of(conf.init(0, 0));
@@ -67,7 +73,7 @@ public final class Unlearning {
         }
         String label = label(method, mask.isPresent());
         ParameterAveraging.Plan plan = new ParameterAveraging.Plan(label, recipe.epochs(), recipe.batchSize(),
-                recipe.localSteps(), in.classes(), in.seed(), recipe.order(), labelling, term, in.treeDepth(),
+                recipe.localSteps(), in.classes(), in.seed(), recipe.order(), targets, term, in.treeDepth(),
                 recipe.schedule());
         return new Stage(label, start, data, plan, mask, Optional.empty());
     }

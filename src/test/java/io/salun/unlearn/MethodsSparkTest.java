@@ -142,6 +142,21 @@ class MethodsSparkTest {
     }
 
     @Test
+    void negGradPlusAscendsOnTheForgetSetWhileHoldingTheRetainSet() {
+        double forgetBefore = meanLoss(inputs.original(), inputs.forget());
+        Recipe recipe = new Recipe(new Optimizer("sgd", 0.01, 0.9, 5e-4, 0), 2, 32, 4, DataOrder.MIXED, true, 0,
+                io.salun.model.LrSchedule.Spec.CONSTANT, 0.5);
+        NetworkSnapshot ng = train(Method.NEGGRAD_PLUS, Optional.empty(), recipe, inputs);
+        double forgetAfter = meanLoss(ng, inputs.forget());
+        assertTrue(forgetAfter > forgetBefore, "NegGrad+: forget loss " + forgetBefore + " -> " + forgetAfter);
+        // the retain part descends: the retain set stays better fitted than the forget set it ascends on
+        assertTrue(meanLoss(ng, inputs.retain()) < forgetAfter, "NegGrad+: retain loss " + meanLoss(ng, inputs.retain())
+                + " is not below the forget loss " + forgetAfter);
+        NetworkSnapshot masked = train(Method.NEGGRAD_PLUS, Optional.of(mask), recipe, inputs);
+        assertMaskedUnchanged(masked);
+    }
+
+    @Test
     void retrainStartsFromScratchAndNeverSeesTheForgetSet() {
         Recipe training = new Recipe(new Optimizer("sgd", 0.05, 0.9, 5e-4, 0), 6, 32, 4,
                 DataOrder.MIXED, true, 0);
@@ -150,6 +165,6 @@ class MethodsSparkTest {
         assertTrue(meanLoss(retrained, inputs.retain()) < meanLoss(retrained, inputs.forget()));
         assertTrue(meanLoss(retrained, inputs.forget()) > meanLoss(inputs.original(), inputs.forget()));
         List<Method> all = List.of(Method.values());
-        assertEquals(6, all.size());
+        assertEquals(7, all.size());
     }
 }
