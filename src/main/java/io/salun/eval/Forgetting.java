@@ -188,6 +188,11 @@ public final class Forgetting {
             }
         }
         classes.sort((a, b) -> Double.compare(is[a] - was[a], is[b] - was[b]));
+        classes.removeIf(c -> !(is[c] < was[c]));
+        if (classes.isEmpty()) {
+            lines.add("Per class: the forget set's accuracy fell for no class.");
+            return lines;
+        }
         StringBuilder perClass = new StringBuilder("Per class: the forget set's accuracy fell most for ");
         for (int i = 0; i < Math.min(3, classes.size()); i++) {
             int c = classes.get(i);

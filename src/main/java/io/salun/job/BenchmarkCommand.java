@@ -21,6 +21,7 @@ import io.salun.unlearn.UnlearnRun;
 import io.salun.unlearn.Stage;
 import io.salun.unlearn.Sweep;
 import io.salun.unlearn.Unlearning;
+import io.salun.unlearn.SelectiveDampening;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -54,14 +55,20 @@ public final class BenchmarkCommand {
      * One entry of {@code benchmark.methods}: a method, optionally masked, with its grids and
      * random-kind recipe ({@code keys}) and its class-kind recipe ({@code classKeys}).
      */
-    record Entry(Method method, boolean masked, StageSettings keys, StageSettings classKeys) {
+    record Entry(Method method, boolean masked, Optional<StageSettings> keys, Optional<StageSettings> classKeys) {
         String label() {
             return Unlearning.label(method, masked);
         }
 
+        /** The training group of a method that trains (every one but SSD, whose knob is α). */
+        StageSettings training() {
+            return keys.orElseThrow(() -> new IllegalStateException(method.id() + " does not train"));
+        }
+
         /** The recipe group for scenarios like {@code spec}: class-wise ones have their own. */
         StageSettings recipe(ForgetSpec spec) {
-            return spec instanceof ForgetSpec.Classes ? classKeys : keys;
+            return (spec instanceof ForgetSpec.Classes ? classKeys : keys)
+                    .orElseThrow(() -> new IllegalStateException(method.id() + " does not train"));
         }
     }
 
@@ -74,14 +81,19 @@ public final class BenchmarkCommand {
             }
             boolean masked = name.endsWith("+mask");
             String id = masked ? name.substring(0, name.length() - "+mask".length()) : name;
+            if (id.equals(Method.SSD.id())) {
+                entries.add(new Entry(Method.SSD, masked, Optional.empty(), Optional.empty()));
+                continue;
+            }
             StageSettings keys = JobSettings.BENCHMARK_METHOD_KEYS.get(id);
             if (keys == null) {
                 throw new InvalidInputException("benchmark.methods: expected methods among "
-                        + String.join(", ", JobSettings.BENCHMARK_METHOD_KEYS.keySet()) + " (optionally with +mask), found '"
+                        + String.join(", ", JobSettings.BENCHMARK_METHOD_KEYS.keySet()) + ", ssd (optionally with +mask), found '"
                         + name + "'");
             }
             Method method = Method.parse(id);
-            entries.add(new Entry(method, masked || method.alwaysMasked(), keys, JobSettings.BENCHMARK_CLASS_KEYS.get(id)));
+            entries.add(new Entry(method, masked || method.alwaysMasked(), Optional.of(keys),
+                    Optional.of(JobSettings.BENCHMARK_CLASS_KEYS.get(id))));
         }
         if (entries.isEmpty()) {
             throw new InvalidInputException("benchmark.methods: expected at least one method, found none");
@@ -91,27 +103,42 @@ public final class BenchmarkCommand {
 
     /** The points {@code entry} starts with on scenarios like {@code spec}: its recipe, or with --sweep its grid. */
     static List<Sweep.Point> grid(Settings settings, Entry entry, ForgetSpec spec) {
-        if (!settings.get(JobSettings.BENCHMARK_SWEEP)) {
+        boolean sweep = settings.get(JobSettings.BENCHMARK_SWEEP);
+        if (!entry.method().trains()) {
+            // SSD's knob is its selection weighting α, carried where the others carry the learning rate
+            if (!sweep) {
+                return List.of(new Sweep.Point(settings.get(spec instanceof ForgetSpec.Classes
+                        ? JobSettings.BENCHMARK_SSD_CLASS_ALPHA : JobSettings.BENCHMARK_SSD_ALPHA), 0));
+            }
+            return Sweep.grid(positives(settings, JobSettings.BENCHMARK_SSD_ALPHA_GRID, "selection weightings"), List.of(0));
+        }
+        if (!sweep) {
             StageSettings recipe = entry.recipe(spec);
             return List.of(new Sweep.Point(settings.get(recipe.lr()), settings.get(recipe.epochs())));
         }
-        List<Double> lrs = new ArrayList<>();
-        String text = settings.get(entry.keys().lrGrid());
+        List<Double> lrs = positives(settings, entry.training().lrGrid(), "learning rates");
+        String epochs = settings.get(entry.training().epochsGrid());
+        return Sweep.grid(lrs, epochs.isBlank() ? List.of(settings.get(entry.training().epochs()))
+                : StageSettings.epochList(epochs));
+    }
+
+    /** The distinct finite values &gt; 0 of the comma-separated setting {@code key}. */
+    private static List<Double> positives(Settings settings, io.salun.config.Setting<String> key, String what) {
+        List<Double> values = new ArrayList<>();
+        String text = settings.get(key);
         for (String part : text.split(",")) {
             try {
-                double lr = Double.parseDouble(part.trim());
-                if (!(lr > 0) || Double.isInfinite(lr) || lrs.contains(lr)) {
+                double v = Double.parseDouble(part.trim());
+                if (!(v > 0) || Double.isInfinite(v) || values.contains(v)) {
                     throw new NumberFormatException();
                 }
-                lrs.add(lr);
+                values.add(v);
             } catch (NumberFormatException e) {
-                throw new InvalidInputException(entry.keys().lrGrid().key() + ": expected comma-separated distinct"
-                        + " learning rates > 0, found '" + text + "'");
+                throw new InvalidInputException(key.key() + ": expected comma-separated distinct " + what + " > 0, found '"
+                        + text + "'");
             }
         }
-        String epochs = settings.get(entry.keys().epochsGrid());
-        return Sweep.grid(lrs, epochs.isBlank() ? List.of(settings.get(entry.keys().epochs()))
-                : StageSettings.epochList(epochs));
+        return values;
     }
 
     /** The seeds of {@code benchmark.seeds} (distinct), or the {@code seed} setting alone. */
@@ -187,7 +214,7 @@ public final class BenchmarkCommand {
                             retrain.judgement());
                     Optional<Bitset> mask = anyMasked ? Optional.of(c.run().mask()) : Optional.empty();
                     saliencySeconds += c.run().saliencySeconds() / runs.size();
-                    seeded.add(new Seeded(seed, c, mask, new BenchmarkReport.Baseline(seed, c.scenario().split(), original,
+                    seeded.add(new Seeded(sc, seed, c, mask, new BenchmarkReport.Baseline(seed, c.scenario().split(), original,
                             retrain)));
                 }
                 List<MethodResult> results = new ArrayList<>();
@@ -217,7 +244,46 @@ public final class BenchmarkCommand {
     }
 
     /** One seed's run of a scenario: its classification, mask and baselines. */
-    private record Seeded(long seed, RunSetup.Classification c, Optional<Bitset> mask, BenchmarkReport.Baseline baseline) {
+    private static final class Seeded {
+        private final long seed;
+        private final RunSetup.Classification c;
+        private final Optional<Bitset> mask;
+        private final BenchmarkReport.Baseline baseline;
+        private final JavaSparkContext sc;
+        private Optional<SelectiveDampening.Importances> importances = Optional.empty();
+
+        Seeded(JavaSparkContext sc, long seed, RunSetup.Classification c, Optional<Bitset> mask,
+               BenchmarkReport.Baseline baseline) {
+            this.sc = sc;
+            this.seed = seed;
+            this.c = c;
+            this.mask = mask;
+            this.baseline = baseline;
+        }
+
+        long seed() {
+            return seed;
+        }
+
+        RunSetup.Classification c() {
+            return c;
+        }
+
+        Optional<Bitset> mask() {
+            return mask;
+        }
+
+        BenchmarkReport.Baseline baseline() {
+            return baseline;
+        }
+
+        /** SSD's importances of this seed's original and sets, computed on first use. */
+        SelectiveDampening.Importances importances() {
+            if (importances.isEmpty()) {
+                importances = Optional.of(Unlearning.importances(sc, c.inputs()));
+            }
+            return importances.get();
+        }
     }
 
     /**
@@ -268,10 +334,14 @@ public final class BenchmarkCommand {
             Optional<Bitset> m = entry.masked() ? s.mask() : Optional.empty();
             double saliency = entry.masked() ? run.saliencySeconds() : 0;
             Metrics retrain = s.baseline().retrain().judgement();
-            String scope = entry.label() + "@" + p.lr() + (p.epochs() == settings.get(entry.keys().epochs()) ? ""
+            String what = (entry.method().trains() ? entry.label() + " lr " + p.lr() + " " + p.epochs() + " epochs"
+                    : entry.label() + " alpha " + p.lr()) + (seeded.size() > 1 ? " seed " + s.seed() : "");
+            if (!entry.method().trains()) {
+                trials.add(dampening(settings, s, entry, p, m, saliency, what));
+                continue;
+            }
+            String scope = entry.label() + "@" + p.lr() + (p.epochs() == settings.get(entry.training().epochs()) ? ""
                     : "x" + p.epochs());
-            String what = entry.label() + " lr " + p.lr() + " " + p.epochs() + " epochs"
-                    + (seeded.size() > 1 ? " seed " + s.seed() : "");
             Stage stage = Unlearning.stage(entry.method(), m, Recipes.unlearning(settings, p.lr(), p.epochs()),
                     s.c().inputs()).scoped(scope);
             List<Map.Entry<Stage, TrialOutcome<Metrics>>> earlier = done.computeIfAbsent(s.seed(), k -> new ArrayList<>());
@@ -297,5 +367,23 @@ public final class BenchmarkCommand {
             }
         }
         return new Sweep.PointResult(p, trials);
+    }
+
+    /** One SSD point on one seed: its importances computed once per seed, then dampened at α = the point's value. */
+    private static Trial dampening(Settings settings, Seeded s, Entry entry, Sweep.Point p, Optional<Bitset> mask,
+                                   double saliency, String what) {
+        UnlearnRun<Metrics> run = s.c().run();
+        SelectiveDampening.Importances imp = s.importances();
+        SelectiveDampening ssd = new SelectiveDampening(p.lr(), settings.get(JobSettings.UNLEARN_SSD_LAMBDA));
+        try {
+            TrialOutcome<Metrics> o = run.apply(entry.label(), mask, imp.seconds(),
+                    sc -> Unlearning.dampen(ssd, imp, mask, s.c().inputs()));
+            double gap = o.judgement().averageGap(s.baseline().retrain().judgement());
+            LOG.info("benchmark: {}: {} avg gap {}", what, o.judgement(), String.format("%.2f", gap));
+            return new Trial(entry.label(), p.lr(), p.epochs(), s.seed(), Optional.of(o), gap, saliency, false, false);
+        } catch (NoEffectException e) {
+            LOG.warn("benchmark: {} had no effect: {}", what, e.getMessage());
+            return new Trial(entry.label(), p.lr(), p.epochs(), s.seed(), Optional.empty(), Double.NaN, saliency, false, true);
+        }
     }
 }

@@ -94,10 +94,12 @@ public final class JobSettings {
             "minibatch size of the gradient pass (does not change the sum)"));
 
     public static final Setting<String> UNLEARN_METHOD = C.add(Setting.oneOf("unlearn.method", "salun",
-            List.of("salun", "rl", "ft", "ga", "l1-sparse", "neggrad+", "retrain"),
+            List.of("salun", "rl", "ft", "ga", "l1-sparse", "neggrad+", "ssd", "retrain"),
             "salun: random labels under the saliency mask; rl: random labels; ft: fine-tune on Dr; ga: gradient"
                     + " ascent on Df; l1-sparse: ft with a decaying l1 penalty; neggrad+: descend on Dr and ascend on"
-                    + " Df in each minibatch (unlearn.neggrad-beta); retrain: from scratch on Dr (train.*)"));
+                    + " Df in each minibatch (unlearn.neggrad-beta); ssd: no training, dampen the parameters far more"
+                    + " important to Df than to D (unlearn.ssd-alpha, unlearn.ssd-lambda); retrain: from scratch on Dr"
+                    + " (train.*)"));
     public static final Setting<Boolean> UNLEARN_MASK = C.add(Setting.bool("unlearn.mask", false,
             "run rl, ft, ga or l1-sparse under the saliency mask too (salun always is)"));
     public static final Setting<Double> UNLEARN_L1_ALPHA = C.add(Setting.decimal("unlearn.l1-alpha", 5e-4, Interval.atLeast(0),
@@ -105,6 +107,13 @@ public final class JobSettings {
     public static final Setting<Double> UNLEARN_NEGGRAD_BETA = C.add(Setting.decimal("unlearn.neggrad-beta",
             io.salun.unlearn.Recipe.NEGGRAD_BETA, Interval.closed(0, 1), "neggrad+: weight beta of the retain part's"
                     + " mean loss; the forget part's is subtracted with weight 1 - beta (official code: 0.95)"));
+    public static final Setting<Double> UNLEARN_SSD_ALPHA = C.add(Setting.decimal("unlearn.ssd-alpha",
+            io.salun.unlearn.SelectiveDampening.ALPHA, Interval.greaterThan(0), "ssd: selection weighting alpha; a"
+                    + " parameter is dampened when its Fisher importance on Df exceeds alpha times that on D; must be below"
+                    + " |D|/|Df| (docs: SALUN-SPEC 3b; the paper's 10 is for another importance scale)"));
+    public static final Setting<Double> UNLEARN_SSD_LAMBDA = C.add(Setting.decimal("unlearn.ssd-lambda",
+            io.salun.unlearn.SelectiveDampening.LAMBDA, Interval.greaterThan(0), "ssd: dampening constant lambda; a"
+                    + " selected parameter is scaled by min(lambda * I_D / I_Df, 1) (paper: 1)"));
     /** The unlearning stage of unlearn (and the benchmark's methods, beside their own learning rates and epochs). */
     public static final StageSettings UNLEARN = StageSettings.declare(C, StageSettings.of("unlearn", "unlearn")
             .epochs(3).batch(64).localSteps(4).optimizer("sgd").lr(0.05).momentum(0.9).weightDecay(5e-4)
@@ -189,7 +198,7 @@ public final class JobSettings {
             "benchmark: comma-separated scenarios (random10, class0, class3+5, ids), each benchmarked in turn;"
                     + " current: the one forget.* describes"));
     public static final Setting<String> BENCHMARK_METHODS = C.add(Setting.string("benchmark.methods",
-            "ft,ga,rl,l1-sparse,salun,neggrad+", "benchmark: methods compared with Retrain; append +mask for a masked"
+            "ft,ga,rl,l1-sparse,salun,neggrad+,ssd", "benchmark: methods compared with Retrain; append +mask for a masked"
                     + " variant (e.g. ga+mask)"));
     public static final Setting<Boolean> BENCHMARK_SWEEP = C.add(Setting.bool("benchmark.sweep", false,
             "benchmark: try every point (learning rate x epochs) of benchmark.<method>.lr-grid and epochs-grid on"
@@ -209,6 +218,16 @@ public final class JobSettings {
      * Per-method recipe and sweep grids of the benchmark, benchmark.METHOD.{epochs,lr,lr-grid,epochs-grid}:
      * the recipe for random forgetting and deletion lists, and the grids the sweep searches.
      */
+    public static final Setting<Double> BENCHMARK_SSD_ALPHA = C.add(Setting.decimal("benchmark.ssd.alpha",
+            io.salun.unlearn.SelectiveDampening.ALPHA, Interval.greaterThan(0),
+            "benchmark ssd (and ssd+mask): selection weighting alpha on random forgetting and deletion lists"
+                    + " (lambda: unlearn.ssd-lambda)"));
+    public static final Setting<Double> BENCHMARK_SSD_CLASS_ALPHA = C.add(Setting.decimal("benchmark.ssd.class.alpha",
+            io.salun.unlearn.SelectiveDampening.ALPHA, Interval.greaterThan(0),
+            "benchmark ssd (and ssd+mask): selection weighting alpha on class-wise scenarios"));
+    public static final Setting<String> BENCHMARK_SSD_ALPHA_GRID = C.add(Setting.string("benchmark.ssd.alpha-grid",
+            "1.5,2,3,5,8", "benchmark ssd with benchmark.sweep: the selection weightings tried (no epochs: it does"
+                    + " not train; the tables show alpha in the lr column and 0 epochs)"));
     public static final java.util.Map<String, StageSettings> BENCHMARK_METHOD_KEYS = benchmarkMethods("");
 
     /** Per-method recipe for class-wise forgetting: benchmark.METHOD.class.{epochs,lr}. */

@@ -19,6 +19,7 @@ import io.salun.unlearn.RunReport;
 import io.salun.unlearn.TrialOutcome;
 import io.salun.unlearn.UnlearnRun;
 import io.salun.unlearn.Unlearning;
+import io.salun.unlearn.SelectiveDampening;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.slf4j.Logger;
@@ -80,8 +81,11 @@ public final class UnlearnCommand {
                 UnlearnRun<Metrics> run = c.run();
                 Optional<Bitset> mask = masked ? Optional.of(run.mask()) : Optional.empty();
                 mask.ifPresent(out::writeMask);
-                TrialOutcome<Metrics> trial = run.train(Unlearning.stage(method, mask,
-                        Recipes.forUnlearnCommand(settings, method), c.inputs()));
+                TrialOutcome<Metrics> trial = method.trains()
+                        ? run.train(Unlearning.stage(method, mask, Recipes.forUnlearnCommand(settings, method), c.inputs()))
+                        : run.apply(label, mask, 0, context -> Unlearning.dampen(new SelectiveDampening(
+                                settings.get(JobSettings.UNLEARN_SSD_ALPHA), settings.get(JobSettings.UNLEARN_SSD_LAMBDA)),
+                                Unlearning.importances(context, c.inputs()), mask, c.inputs()));
                 Metrics before = run.originalJudgement();
 
                 Net unlearned = c.original().withParameters(trial.model().parameters());

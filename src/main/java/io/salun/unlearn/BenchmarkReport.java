@@ -174,7 +174,9 @@ public final class BenchmarkReport {
                 shownGaps.put(r.method(), best.meanGap());
                 List<Double> flat = new ArrayList<>();
                 RunReport.lossRows(best.trials().get(0).outcome().orElseThrow().losses(), flat);
-                losses.put(r.method(), flat);
+                if (!flat.isEmpty()) {
+                    losses.put(r.method(), flat);
+                }
             }
         }
         report.table(table);

@@ -27,7 +27,12 @@ public enum Method {
      * NegGrad+ (Kurmanji et al. 2023): {@code β·ℓ(Dr) − (1 − β)·ℓ(Df)} over the mixed stream
      * ({@code io.salun.train.SignedLabels}).
      */
-    NEGGRAD_PLUS("neggrad+", Records.ALL, false, Term.SIGNED, false);
+    NEGGRAD_PLUS("neggrad+", Records.ALL, false, Term.SIGNED, false),
+    /**
+     * Selective Synaptic Dampening (Foster et al. 2024): no training; the parameters far more
+     * important to Df than to D are scaled down ({@link SelectiveDampening}).
+     */
+    SSD("ssd", Records.ALL, false, Term.NONE, false, false);
 
     /** The records a method trains on. */
     public enum Records { ALL, RETAIN, FORGET }
@@ -43,13 +48,24 @@ public enum Method {
     private final boolean randomLabels;
     private final Term term;
     private final boolean alwaysMasked;
+    private final boolean trains;
 
     Method(String id, Records records, boolean randomLabels, Term term, boolean alwaysMasked) {
+        this(id, records, randomLabels, term, alwaysMasked, true);
+    }
+
+    Method(String id, Records records, boolean randomLabels, Term term, boolean alwaysMasked, boolean trains) {
         this.id = id;
         this.records = records;
         this.randomLabels = randomLabels;
         this.term = term;
         this.alwaysMasked = alwaysMasked;
+        this.trains = trains;
+    }
+
+    /** Whether the method is a training on the engine (every one but SSD, which edits the weights directly). */
+    public boolean trains() {
+        return trains;
     }
 
     public String id() {

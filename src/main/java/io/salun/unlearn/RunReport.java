@@ -111,9 +111,12 @@ public final class RunReport {
         if (!layers.isEmpty()) {
             report.image(MaskLayers.chart(layers), "mask per layer");
         }
-        Map<String, List<Double>> loss = new LinkedHashMap<>();
-        loss.put(method, losses);
-        report.image(Charts.lines("Training loss per round (" + method + ")", "round", "mean loss", loss), "loss");
+        if (!losses.isEmpty()) {
+            // a method that does not train (SSD) has no loss history to draw
+            Map<String, List<Double>> loss = new LinkedHashMap<>();
+            loss.put(method, losses);
+            report.image(Charts.lines("Training loss per round (" + method + ")", "round", "mean loss", loss), "loss");
+        }
         forgetting(report, forgotten, method);
         return report;
     }

@@ -141,6 +141,26 @@ public final class UnlearnRun<M> {
                 result.losses(), after);
     }
 
+    /**
+     * A method that edits the original's weights without training (SSD): times {@code edit}, then
+     * audits, judges and checks the result as {@link #train} does. Its outcome has no loss history.
+     *
+     * @param mask           the saliency mask the edit kept to, if any (for the audit)
+     * @param earlierSeconds work done for this edit before (SSD's importances, computed once), counted in its time
+     * @throws NoEffectException if the edit changed nothing
+     */
+    public TrialOutcome<M> apply(String label, Optional<Bitset> mask, double earlierSeconds,
+                                 java.util.function.Function<JavaSparkContext, NetworkSnapshot> edit) {
+        long t0 = System.nanoTime();
+        NetworkSnapshot edited = edit.apply(sc);
+        double seconds = earlierSeconds + (System.nanoTime() - t0) / 1e9;
+        audit(label, mask, original, edited);
+        M before = originalJudgement();
+        M after = task.evaluate(sc, edited);
+        requireForgetLossChanged(label, task.forgetLoss(before), task.forgetLoss(after));
+        return new TrialOutcome<>(label, mask.isPresent(), edited, seconds, java.util.List.of(), after);
+    }
+
     /** A published outcome's model as {@code stage} trains it: its parameters, state and counters under the stage's configuration. */
     private static NetworkSnapshot trainingForm(Stage stage, NetworkSnapshot published) {
         return new NetworkSnapshot(stage.start().config(), published.parameters(), published.updaterState(),
@@ -172,8 +192,7 @@ public final class UnlearnRun<M> {
         long trainable = mask.map(Bitset::cardinality).orElse(before.length);
         if (FrozenParameters.movedInside(mask, before, after) == 0) {
             throw new NoEffectException(label + ": none of the " + trainable + " parameters it could train moved, so"
-                    + " the result would be the original model under a new name; nothing is published. Raise the"
-                    + " learning rate (" + TrainingDivergedException.learningRateSetting(label) + ") or the epochs"
+                    + " the result would be the original model under a new name; nothing is published. " + remedy(label)
                     + (mask.isPresent() ? ", or the mask's saliency.ratio" : ""));
         }
     }
@@ -187,8 +206,16 @@ public final class UnlearnRun<M> {
     public static void requireForgetLossChanged(String label, double before, double after) {
         if (Double.isFinite(before) && Double.doubleToLongBits(before) == Double.doubleToLongBits(after)) {
             throw new NoEffectException(label + ": parameters moved but the forget set's loss did not change ("
-                    + before + "), so nothing was unlearned; nothing is published. Raise the learning rate ("
-                    + TrainingDivergedException.learningRateSetting(label) + ") or the epochs");
+                    + before + "), so nothing was unlearned; nothing is published. " + remedy(label));
         }
+    }
+
+    /** What to change when {@code label}'s run had no effect. */
+    private static String remedy(String label) {
+        if (label.startsWith(Method.SSD.id())) {
+            return "Lower the selection weighting (unlearn.ssd-alpha, or benchmark.ssd.alpha-grid in a benchmark): no"
+                    + " parameter mattered that much more to the forget set than to the training set";
+        }
+        return "Raise the learning rate (" + TrainingDivergedException.learningRateSetting(label) + ") or the epochs";
     }
 }

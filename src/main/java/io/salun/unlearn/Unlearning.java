@@ -10,6 +10,11 @@ import io.salun.train.SignedLabels;
 import io.salun.train.Targets;
 import io.salun.model.WeightedCrossEntropy;
 import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import io.salun.saliency.FisherDiagonal;
+import io.salun.saliency.GradientSum;
+import io.salun.saliency.SaliencyStage;
+import io.salun.model.ParameterRoles;
 import io.salun.model.NetworkConfig;
 
 import java.util.Optional;
@@ -19,6 +24,8 @@ import java.util.Optional;
  * term and starting weights each one trains with (SALUN-SPEC §3).
  */
 public final class Unlearning {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Unlearning.class);
+
     private Unlearning() {
     }
 
@@ -46,6 +53,9 @@ public final class Unlearning {
         }
         if (method == Method.RETRAIN && mask.isPresent()) {
             throw new IllegalArgumentException("retrain takes no mask");
+        }
+        if (!method.trains()) {
+            throw new IllegalArgumentException(method.id() + " does not train: see Unlearning.dampen");
         }
         JavaRDD<Shard> data = switch (method.records()) {
             case ALL -> in.all();
@@ -76,5 +86,46 @@ public final class Unlearning {
                 recipe.localSteps(), in.classes(), in.seed(), recipe.order(), targets, term, in.treeDepth(),
                 recipe.schedule());
         return new Stage(label, start, data, plan, mask, Optional.empty());
+    }
+
+    /**
+     * SSD's importances of the original model: the diagonal Fisher information of the forget set
+     * and of the whole training set, each one pass of per-example squared gradients over its
+     * partitions ({@code treeReduce}d like the saliency pass, the network in inference form), as
+     * means. They do not depend on SSD's α or λ, so a search computes them once.
+     */
+    public static SelectiveDampening.Importances importances(JavaSparkContext sc, Inputs in) {
+        long t0 = System.nanoTime();
+        NetworkSnapshot inference = in.original().inferenceForm();
+        int classes = in.classes();
+        SaliencyStage.Kernel fisher = (net, shard) -> FisherDiagonal.over(net, shard, classes);
+        GradientSum forget = SaliencyStage.gradientSum(sc, inference, in.forget(), fisher, in.treeDepth());
+        GradientSum all = SaliencyStage.gradientSum(sc, inference, in.all(), fisher, in.treeDepth());
+        SelectiveDampening.Importances imp = new SelectiveDampening.Importances(
+                SelectiveDampening.mean(forget.result(), forget.examples()),
+                SelectiveDampening.mean(all.result(), all.examples()), ParameterRoles.untrainable(in.original()),
+                forget.examples(), all.examples(), (System.nanoTime() - t0) / 1e9);
+        LOG.info("ssd: Fisher information over {} forget and {} training records in {} s", forget.examples(),
+                all.examples(), String.format("%.1f", imp.seconds()));
+        return imp;
+    }
+
+    /** SSD ({@link SelectiveDampening}) of the original model at {@code importances}, under {@code mask} if given. */
+    public static NetworkSnapshot dampen(SelectiveDampening ssd, SelectiveDampening.Importances importances,
+                                         Optional<Bitset> mask, Inputs in) {
+        NetworkSnapshot original = in.original();
+        double bound = (double) importances.allExamples() / importances.forgetExamples();
+        if (ssd.alpha() >= bound) {
+            // D holds Df, so I_D >= (|Df|/|D|)·I_f entry by entry: I_f > α·I_D cannot hold
+            throw new NoEffectException(String.format(java.util.Locale.ROOT, "ssd: alpha %s selects nothing here: the"
+                    + " training set's Fisher information includes the forget set's, so a parameter can matter at most"
+                    + " |D|/|Df| = %d/%d = %.2f times more to the forget set; nothing is published. Choose alpha below"
+                    + " %.2f (unlearn.ssd-alpha, or benchmark.ssd.alpha-grid in a benchmark)", ssd.alpha(),
+                    importances.allExamples(), importances.forgetExamples(), bound, bound));
+        }
+        SelectiveDampening.Result r = ssd.dampen(original.parameters(), importances, mask);
+        LOG.info("ssd: alpha {} lambda {}: dampened {} of {} parameters", ssd.alpha(), ssd.lambda(), r.selected(),
+                original.size());
+        return new NetworkSnapshot(original.config(), r.parameters(), new float[0], original.iteration(), original.epoch());
     }
 }

@@ -73,5 +73,6 @@ class ForgettingTest {
         List<String> no = Forgetting.verdict(before, before, Set.of());
         assertTrue(no.get(0).contains("still recognised more like training data"), no.get(0));
         assertTrue(no.get(1).contains("still look more like training data's"), no.get(1));
+        assertEquals("Per class: the forget set's accuracy fell for no class.", no.get(2));
     }
 }

@@ -42,9 +42,10 @@ class BenchmarkSparkTest {
         int code = Main.run(new String[] {"benchmark", "--spark.master=local[2]", "--spark.partitions=2",
             "--data.dir=" + LocalSpark.fashionMnistSlice(), "--data.subset=800", "--model.arch=mlp",
             "--model.path=" + dir.resolve("original.zip"), "--model.train-if-missing=true", "--train.epochs=4",
-            "--benchmark.scenarios=random10,class1", "--benchmark.methods=ft,ga,rl,l1-sparse,salun,ga+mask,neggrad+",
+            "--benchmark.scenarios=random10,class1", "--benchmark.methods=ft,ga,rl,l1-sparse,salun,ga+mask,neggrad+,ssd",
             "--benchmark.sweep=true", "--benchmark.grid-extensions=0", "--benchmark.salun.lr-grid=0.01,0.05",
             "--benchmark.ft.lr-grid=0.05", "--benchmark.neggrad-plus.lr-grid=0.01", "--benchmark.neggrad-plus.epochs=1",
+            "--benchmark.ssd.alpha-grid=2,5",
             "--benchmark.ga.lr-grid=0.001", "--benchmark.rl.lr-grid=0.05", "--benchmark.l1-sparse.lr-grid=0.05",
             "--benchmark.ft.epochs=1", "--benchmark.rl.epochs=1", "--benchmark.l1-sparse.epochs=1",
             "--benchmark.salun.epochs=1", "--benchmark.ga.epochs=1", "--benchmark.output=" + out});
@@ -60,8 +61,8 @@ class BenchmarkSparkTest {
                             scenario + " " + row.get("method") + " lacks a finite " + metric);
                 }
             }
-            assertEquals(List.of("original", "retrain", "ft", "ga", "rl", "l1-sparse", "salun", "ga+mask", "neggrad+"),
-                    methods);
+            assertEquals(List.of("original", "retrain", "ft", "ga", "rl", "l1-sparse", "salun", "ga+mask", "neggrad+",
+                    "ssd"), methods);
             JsonNode retrain = json.get("table").get(1);
             assertEquals(0.0, retrain.get("avgGap").asDouble(), 0.0);
             assertEquals(1.0, retrain.get("rteOverRetrain").asDouble(), 1e-12);
@@ -77,6 +78,15 @@ class BenchmarkSparkTest {
             double minGap = salunTrials.stream().mapToDouble(t -> t.get("avgGap").asDouble()).min().orElseThrow();
             assertEquals(minGap, chosen.get("avgGap").asDouble(), 0.0);
             assertEquals(chosen.get("lr").asDouble(), json.get("table").get(6).get("lr").asDouble(), 0.0);
+            // SSD does not train: its points are the selection weightings, at 0 epochs
+            List<Double> alphas = new ArrayList<>();
+            json.get("sweep").forEach(t -> {
+                if (t.get("method").asText().equals("ssd")) {
+                    alphas.add(t.get("lr").asDouble());
+                    assertEquals(0, t.get("epochs").asInt());
+                }
+            });
+            assertEquals(List.of(2.0, 5.0), alphas);
             String md = Files.readString(out.resolve(scenario).resolve("benchmark.md"));
             assertTrue(md.contains("| salun |") && md.contains("| retrain |") && md.contains("| original |"));
             assertTrue(Files.readString(out.resolve(scenario).resolve("report.html")).contains("data:image/png;base64,"));

@@ -164,6 +164,44 @@ class UnlearnJobSparkTest {
         }
     }
 
+    /**
+     * SSD trains nothing: every published parameter is the original's or the original's scaled by a
+     * factor in (0, 1] (same sign, no larger), the forgotten class's accuracy falls, and plain
+     * DL4J loads the model; an alpha no parameter can reach is refused and leaves nothing.
+     */
+    @Test
+    void ssdOnlyDampensAndForgetsAClass() throws Exception {
+        Path out = dir.resolve("ssd");
+        assertEquals(0, Main.run(args("unlearn", "--unlearn.method=ssd", "--unlearn.ssd-alpha=2",
+                "--forget.scenario=class", "--forget.classes=1", "--output.dir=" + out)));
+        JsonNode report = new ObjectMapper().readTree(out.resolve("report.json").toFile());
+        assertEquals("ssd", report.get("method").asText());
+        assertTrue(report.at("/lossPerRound").isEmpty());
+        double before = report.at("/metrics/original/forgottenClassTestAccuracy").asDouble();
+        double after = report.at("/metrics/unlearned/forgottenClassTestAccuracy").asDouble();
+        assertTrue(after < before, "forgotten class's test accuracy " + before + " -> " + after);
+        org.apache.hadoop.conf.Configuration conf = spark.sparkContext().hadoopConfiguration();
+        float[] original = ModelStore.load(model.toString(), "model", conf).params().toFloatVector();
+        float[] dampened = ModelStore.load(out.resolve("model.zip").toString(), "out", conf).params().toFloatVector();
+        int changed = 0;
+        for (int i = 0; i < original.length; i++) {
+            if (Float.floatToRawIntBits(original[i]) != Float.floatToRawIntBits(dampened[i])) {
+                changed++;
+                assertTrue(Math.abs(dampened[i]) <= Math.abs(original[i]) && (dampened[i] == 0
+                        || Math.signum(dampened[i]) == Math.signum(original[i])), "parameter " + i + ": " + original[i]
+                        + " -> " + dampened[i]);
+            }
+        }
+        assertTrue(changed > 0 && changed < original.length, changed + " of " + original.length + " parameters changed");
+
+        Path none = dir.resolve("ssd-none");
+        assertEquals(Main.NO_EFFECT, Main.run(args("unlearn", "--unlearn.method=ssd", "--unlearn.ssd-alpha=50",
+                "--forget.scenario=class", "--forget.classes=1", "--output.dir=" + none)));
+        for (String left : List.of("ssd-none", ".ssd-none.staging", ".ssd-none.checkpoint", ".ssd-none.lease")) {
+            assertFalse(Files.exists(dir.resolve(left)), left + " left behind");
+        }
+    }
+
     @Test
     void aDivergedRunLeavesNoCheckpoints() {
         Path out = dir.resolve("diverged");
