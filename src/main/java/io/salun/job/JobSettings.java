@@ -110,7 +110,7 @@ public final class JobSettings {
     public static final Setting<Double> UNLEARN_SSD_ALPHA = C.add(Setting.decimal("unlearn.ssd-alpha",
             io.salun.unlearn.SelectiveDampening.ALPHA, Interval.greaterThan(0), "ssd: selection weighting alpha; a"
                     + " parameter is dampened when its Fisher importance on Df exceeds alpha times that on D; must be below"
-                    + " |D|/|Df| (docs: SALUN-SPEC 3b; the paper's 10 is for another importance scale)"));
+                    + " |D|/|Df| (docs/METHODS.md 3b; the paper's 10 is for another importance scale)"));
     public static final Setting<Double> UNLEARN_SSD_LAMBDA = C.add(Setting.decimal("unlearn.ssd-lambda",
             io.salun.unlearn.SelectiveDampening.LAMBDA, Interval.greaterThan(0), "ssd: dampening constant lambda; a"
                     + " selected parameter is scaled by min(lambda * I_D / I_Df, 1) (paper: 1)"));

@@ -11,7 +11,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * from each example's own gradient. It is summed here ({@link GradientSum} holds the sum of the
  * squares and the count), so it does not depend on batching or partitioning; the mean is taken by
  * the caller. The official code squares each minibatch's mean gradient instead and averages over
- * minibatches, which depends on the batch size (SALUN-SPEC §3b).
+ * minibatches, which depends on the batch size (docs/METHODS.md §3b).
  */
 public final class FisherDiagonal {
     private FisherDiagonal() {

@@ -15,7 +15,7 @@ import java.util.Optional;
  * <p>With per-example importances, as here, {@code I_D ≥ (|Df|/|D|)·I_f} entry by entry (D holds
  * Df), so only {@code α < |D|/|Df|} can select anything: below 10 for a tenth of the data. The
  * official code's α = 10 was set for squared minibatch-mean gradients, whose scale differs
- * (SALUN-SPEC §3b); this project's default is {@link #ALPHA}.
+ * (docs/METHODS.md §3b); this project's default is {@link #ALPHA}.
  *
  * @param alpha  α, the selection weighting (&gt; 0)
  * @param lambda λ, the dampening constant (&gt; 0; the paper's 1)
