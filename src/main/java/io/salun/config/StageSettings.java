@@ -105,6 +105,23 @@ public final class StageSettings {
         return epochs;
     }
 
+    /** The values of a comma-separated list of distinct finite numbers &gt; 0 (in the order given), null when malformed. */
+    public static List<Double> positiveList(String text) {
+        List<Double> values = new java.util.ArrayList<>();
+        for (String part : text.split(",", -1)) {
+            try {
+                double v = Double.parseDouble(part.trim());
+                if (!(v > 0) || Double.isInfinite(v) || values.contains(v)) {
+                    return null;
+                }
+                values.add(v);
+            } catch (NumberFormatException e) {
+                return null;
+            }
+        }
+        return values;
+    }
+
     private String key(String member) {
         return prefix + "." + member;
     }

@@ -124,19 +124,11 @@ public final class BenchmarkCommand {
 
     /** The distinct finite values &gt; 0 of the comma-separated setting {@code key}. */
     private static List<Double> positives(Settings settings, io.salun.config.Setting<String> key, String what) {
-        List<Double> values = new ArrayList<>();
         String text = settings.get(key);
-        for (String part : text.split(",")) {
-            try {
-                double v = Double.parseDouble(part.trim());
-                if (!(v > 0) || Double.isInfinite(v) || values.contains(v)) {
-                    throw new NumberFormatException();
-                }
-                values.add(v);
-            } catch (NumberFormatException e) {
-                throw new InvalidInputException(key.key() + ": expected comma-separated distinct " + what + " > 0, found '"
-                        + text + "'");
-            }
+        List<Double> values = StageSettings.positiveList(text);
+        if (values == null) {
+            throw new InvalidInputException(key.key() + ": expected comma-separated distinct " + what + " > 0, found '"
+                    + text + "'");
         }
         return values;
     }

@@ -225,9 +225,10 @@ public final class JobSettings {
     public static final Setting<Double> BENCHMARK_SSD_CLASS_ALPHA = C.add(Setting.decimal("benchmark.ssd.class.alpha",
             io.salun.unlearn.SelectiveDampening.ALPHA, Interval.greaterThan(0),
             "benchmark ssd (and ssd+mask): selection weighting alpha on class-wise scenarios"));
-    public static final Setting<String> BENCHMARK_SSD_ALPHA_GRID = C.add(Setting.string("benchmark.ssd.alpha-grid",
-            "1.5,2,3,5,8", "benchmark ssd with benchmark.sweep: the selection weightings tried (no epochs: it does"
-                    + " not train; the tables show alpha in the lr column and 0 epochs)"));
+    public static final Setting<String> BENCHMARK_SSD_ALPHA_GRID = C.add(new Setting<>("benchmark.ssd.alpha-grid",
+            String.class, "1.5,2,3,5,8", "benchmark ssd with benchmark.sweep: the selection weightings tried (no epochs:"
+                    + " it does not train; the tables show alpha in the lr column and 0 epochs)",
+            t -> StageSettings.positiveList(t) != null, "comma-separated distinct numbers > 0"));
     public static final java.util.Map<String, StageSettings> BENCHMARK_METHOD_KEYS = benchmarkMethods("");
 
     /** Per-method recipe for class-wise forgetting: benchmark.METHOD.class.{epochs,lr}. */

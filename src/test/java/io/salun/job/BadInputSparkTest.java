@@ -136,6 +136,8 @@ class BadInputSparkTest {
                 new Case("unknown method", "unlearn.method", "--unlearn.method=forgetful"),
                 new Case("decreasing schedule milestones", "unlearn.lr-schedule", "--unlearn.lr-schedule=step:3,2"),
                 new Case("zero epochs in a sweep grid", "benchmark.salun.epochs-grid", "--benchmark.salun.epochs-grid=0,3"),
+                new Case("a word in SSD's alpha grid", "benchmark.ssd.alpha-grid", "--benchmark.ssd.alpha-grid=2,lots"),
+                new Case("NegGrad+ beta above 1", "unlearn.neggrad-beta", "--unlearn.neggrad-beta=1.5"),
                 new Case("unknown scenario", "forget.scenario", "--forget.scenario=everything"),
                 new Case("missing data", "data.dir", "--data.dir=" + dir.resolve("no-data")),
                 new Case("corrupt IDX", "train-images-idx3-ubyte.gz", "--data.dir=" + corruptIdx),

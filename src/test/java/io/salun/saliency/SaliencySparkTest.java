@@ -83,6 +83,34 @@ class SaliencySparkTest extends LocalSparkTest {
         assertTrue(maxErr / maxAbs <= 1e-5, "relative error " + maxErr / maxAbs);
     }
 
+    /** SSD's Fisher diagonal: the same sums of per-example squares from 1 and 3 partitions and in one JVM. */
+    @Test
+    void fisherDiagonalDoesNotDependOnPartitioning() {
+        SaliencyStage.Kernel fisher = (net, shard) -> FisherDiagonal.over(net, shard, 10);
+        JavaRDD<Shard> one = forgetShards(1);
+        JavaRDD<Shard> three = forgetShards(3);
+        GradientSum a = SaliencyStage.gradientSum(sc, lenet.inferenceForm(), one, fisher, 2);
+        GradientSum b = SaliencyStage.gradientSum(sc, lenet.inferenceForm(), three, fisher, 2);
+        one.unpersist();
+        three.unpersist();
+        GradientSum single = FisherDiagonal.over(lenet.inferenceForm().net(),
+                shardOf(IdxReader.read(images, labels, 0, 300, sc.hadoopConfiguration())), 10);
+        assertEquals(300, a.examples());
+        assertEquals(300, b.examples());
+        double[] x = a.result();
+        double[] y = b.result();
+        double[] z = single.result();
+        double maxAbs = 0;
+        double maxErr = 0;
+        for (int i = 0; i < x.length; i++) {
+            maxAbs = Math.max(maxAbs, x[i]);
+            maxErr = Math.max(maxErr, Math.max(Math.abs(x[i] - y[i]), Math.abs(x[i] - z[i])));
+            assertTrue(x[i] >= 0, "a sum of squares below 0 at " + i);
+        }
+        assertTrue(maxAbs > 0, "the Fisher diagonal is zero");
+        assertTrue(maxErr / maxAbs <= 1e-9, "relative difference " + maxErr / maxAbs);
+    }
+
     @Test
     void masksFromOneAndFourPartitionsAgree() {
         JavaRDD<Shard> one = forgetShards(1);
