@@ -334,16 +334,21 @@ public final class BenchmarkCommand {
             }
             String scope = entry.label() + "@" + p.lr() + (p.epochs() == settings.get(entry.training().epochs()) ? ""
                     : "x" + p.epochs());
-            Stage stage = Unlearning.stage(entry.method(), m, Recipes.unlearning(settings, p.lr(), p.epochs()),
-                    s.c().inputs()).scoped(scope);
+            io.salun.unlearn.Recipe recipe = Recipes.unlearning(settings, p.lr(), p.epochs());
+            Stage stage = Unlearning.stage(entry.method(), m, recipe, s.c().inputs()).scoped(scope);
             List<Map.Entry<Stage, TrialOutcome<Metrics>>> earlier = done.computeIfAbsent(s.seed(), k -> new ArrayList<>());
             Optional<Map.Entry<Stage, TrialOutcome<Metrics>>> prefix = earlier.stream()
                     .filter(e -> stage.continues(e.getKey()))
                     .max(java.util.Comparator.comparingInt(e -> e.getKey().plan().epochs()));
             prefix.ifPresent(e -> LOG.info("benchmark: {}: continuing its {}-epoch run", what, e.getKey().plan().epochs()));
             try {
-                TrialOutcome<Metrics> o = run.train(stage, prefix);
-                earlier.add(Map.entry(stage, o));
+                // SCRUB trains in two parts and is not continued across points
+                TrialOutcome<Metrics> o = entry.method() == Method.SCRUB
+                        ? run.train(stage, after -> Unlearning.scrubMinSteps(stage, after, recipe, s.c().inputs()))
+                        : run.train(stage, prefix);
+                if (entry.method() != Method.SCRUB) {
+                    earlier.add(Map.entry(stage, o));
+                }
                 double gap = o.judgement().averageGap(retrain);
                 LOG.info("benchmark: {}: {} avg gap {}", what, o.judgement(), String.format("%.2f", gap));
                 trials.add(new Trial(entry.label(), p.lr(), p.epochs(), s.seed(), Optional.of(o), gap, saliency, false, false));

@@ -94,12 +94,13 @@ public final class JobSettings {
             "minibatch size of the gradient pass (does not change the sum)"));
 
     public static final Setting<String> UNLEARN_METHOD = C.add(Setting.oneOf("unlearn.method", "salun",
-            List.of("salun", "rl", "ft", "ga", "l1-sparse", "neggrad+", "ssd", "retrain"),
+            List.of("salun", "rl", "ft", "ga", "l1-sparse", "neggrad+", "ssd", "scrub", "retrain"),
             "salun: random labels under the saliency mask; rl: random labels; ft: fine-tune on Dr; ga: gradient"
                     + " ascent on Df; l1-sparse: ft with a decaying l1 penalty; neggrad+: descend on Dr and ascend on"
                     + " Df in each minibatch (unlearn.neggrad-beta); ssd: no training, dampen the parameters far more"
-                    + " important to Df than to D (unlearn.ssd-alpha, unlearn.ssd-lambda); retrain: from scratch on Dr"
-                    + " (train.*)"));
+                    + " important to Df than to D (unlearn.ssd-alpha, unlearn.ssd-lambda); scrub: a student from the"
+                    + " original moves away from it (the teacher) on Df and stays close on Dr (unlearn.scrub-*); retrain:"
+                    + " from scratch on Dr (train.*)"));
     public static final Setting<Boolean> UNLEARN_MASK = C.add(Setting.bool("unlearn.mask", false,
             "run rl, ft, ga or l1-sparse under the saliency mask too (salun always is)"));
     public static final Setting<Double> UNLEARN_L1_ALPHA = C.add(Setting.decimal("unlearn.l1-alpha", 5e-4, Interval.atLeast(0),
@@ -114,6 +115,16 @@ public final class JobSettings {
     public static final Setting<Double> UNLEARN_SSD_LAMBDA = C.add(Setting.decimal("unlearn.ssd-lambda",
             io.salun.unlearn.SelectiveDampening.LAMBDA, Interval.greaterThan(0), "ssd: dampening constant lambda; a"
                     + " selected parameter is scaled by min(lambda * I_D / I_Df, 1) (paper: 1)"));
+    public static final Setting<Double> UNLEARN_SCRUB_ALPHA = C.add(Setting.decimal("unlearn.scrub-alpha",
+            io.salun.unlearn.Recipe.Scrub.DEFAULT.alpha(), Interval.atLeast(0), "scrub: weight of KL(teacher || student)"
+                    + " in the min-steps on Dr (official small-scale notebook: 0.5)"));
+    public static final Setting<Double> UNLEARN_SCRUB_GAMMA = C.add(Setting.decimal("unlearn.scrub-gamma",
+            io.salun.unlearn.Recipe.Scrub.DEFAULT.gamma(), Interval.atLeast(0), "scrub: weight of the cross-entropy"
+                    + " in the min-steps on Dr (official: 1)"));
+    public static final Setting<Integer> UNLEARN_SCRUB_MAX_EPOCHS = C.add(Setting.integer("unlearn.scrub-max-epochs",
+            io.salun.unlearn.Recipe.Scrub.DEFAULT.maxEpochs(), 1, 1_000_000, "scrub: the first this many epochs begin"
+                    + " with a max-step pass over Df (ascending on the KL divergence); later epochs are min-steps on Dr"
+                    + " alone (official msteps: 3)"));
     /** The unlearning stage of unlearn (and the benchmark's methods, beside their own learning rates and epochs). */
     public static final StageSettings UNLEARN = StageSettings.declare(C, StageSettings.of("unlearn", "unlearn")
             .epochs(3).batch(64).localSteps(4).optimizer("sgd").lr(0.05).momentum(0.9).weightDecay(5e-4)
@@ -198,7 +209,7 @@ public final class JobSettings {
             "benchmark: comma-separated scenarios (random10, class0, class3+5, ids), each benchmarked in turn;"
                     + " current: the one forget.* describes"));
     public static final Setting<String> BENCHMARK_METHODS = C.add(Setting.string("benchmark.methods",
-            "ft,ga,rl,l1-sparse,salun,neggrad+,ssd", "benchmark: methods compared with Retrain; append +mask for a masked"
+            "ft,ga,rl,l1-sparse,salun,neggrad+,ssd,scrub", "benchmark: methods compared with Retrain; append +mask for a masked"
                     + " variant (e.g. ga+mask)"));
     public static final Setting<Boolean> BENCHMARK_SWEEP = C.add(Setting.bool("benchmark.sweep", false,
             "benchmark: try every point (learning rate x epochs) of benchmark.<method>.lr-grid and epochs-grid on"
@@ -243,6 +254,7 @@ public final class JobSettings {
             {"l1-sparse", 0.05, 3, "0.02,0.05,0.1"},
             {"salun", 0.05, 3, "0.02,0.05,0.1"},
             {"neggrad+", 0.01, 3, "0.003,0.01,0.03"},
+            {"scrub", 0.01, 3, "0.003,0.01,0.03"},
         };
         for (Object[] d : defaults) {
             String m = (String) d[0];

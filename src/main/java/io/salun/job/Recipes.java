@@ -27,7 +27,8 @@ final class Recipes {
                 epochs, s.get(JobSettings.UNLEARN.batch()), s.get(JobSettings.UNLEARN.localSteps()),
                 DataOrder.parse(s.get(JobSettings.UNLEARN_ORDER)), s.get(JobSettings.UNLEARN_EXCLUDE_TRUE_LABEL),
                 s.get(JobSettings.UNLEARN_L1_ALPHA), schedule(s, JobSettings.UNLEARN.lrSchedule()),
-                s.get(JobSettings.UNLEARN_NEGGRAD_BETA));
+                s.get(JobSettings.UNLEARN_NEGGRAD_BETA), new Recipe.Scrub(s.get(JobSettings.UNLEARN_SCRUB_ALPHA),
+                        s.get(JobSettings.UNLEARN_SCRUB_GAMMA), s.get(JobSettings.UNLEARN_SCRUB_MAX_EPOCHS)));
     }
 
     /** The schedule a stage's {@code lr-schedule} setting names (an error naming the key when malformed). */

@@ -19,6 +19,7 @@ import io.salun.unlearn.RunReport;
 import io.salun.unlearn.TrialOutcome;
 import io.salun.unlearn.UnlearnRun;
 import io.salun.unlearn.Unlearning;
+import io.salun.unlearn.Recipe;
 import io.salun.unlearn.SelectiveDampening;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -81,8 +82,13 @@ public final class UnlearnCommand {
                 UnlearnRun<Metrics> run = c.run();
                 Optional<Bitset> mask = masked ? Optional.of(run.mask()) : Optional.empty();
                 mask.ifPresent(out::writeMask);
-                TrialOutcome<Metrics> trial = method.trains()
-                        ? run.train(Unlearning.stage(method, mask, Recipes.forUnlearnCommand(settings, method), c.inputs()))
+                Recipe recipe = Recipes.forUnlearnCommand(settings, method);
+                TrialOutcome<Metrics> trial = method == Method.SCRUB
+                        ? run.train(Unlearning.stage(method, mask, recipe, c.inputs()),
+                                after -> Unlearning.scrubMinSteps(Unlearning.stage(method, mask, recipe, c.inputs()), after,
+                                        recipe, c.inputs()))
+                        : method.trains()
+                        ? run.train(Unlearning.stage(method, mask, recipe, c.inputs()))
                         : run.apply(label, mask, 0, context -> Unlearning.dampen(new SelectiveDampening(
                                 settings.get(JobSettings.UNLEARN_SSD_ALPHA), settings.get(JobSettings.UNLEARN_SSD_LAMBDA)),
                                 Unlearning.importances(context, c.inputs()), mask, c.inputs()));

@@ -24,7 +24,7 @@ public final class TrainingDivergedException extends RuntimeException {
         if (stage.endsWith("-gen")) {
             return "diffusion.unlearn.lr";
         }
-        String method = stage.replace("+mask", "").replace("+", "-plus");
+        String method = stage.replaceAll("/.*", "").replace("+mask", "").replace("+", "-plus");
         return "unlearn.lr, or benchmark." + method + ".lr in a benchmark";
     }
 }

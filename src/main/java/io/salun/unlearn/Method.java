@@ -32,16 +32,28 @@ public enum Method {
      * Selective Synaptic Dampening (Foster et al. 2024): no training; the parameters far more
      * important to Df than to D are scaled down ({@link SelectiveDampening}).
      */
-    SSD("ssd", Records.ALL, false, Term.NONE, false, false);
+    SSD("ssd", Records.ALL, false, Term.NONE, false, false),
+    /**
+     * SCRUB (Kurmanji et al. 2023): a student from θo against the frozen teacher θo; epochs begin
+     * with a max-step pass over Df, then min-steps on Dr ({@code io.salun.train.Distillation}).
+     */
+    SCRUB("scrub", Records.ALL, false, Term.DISTILL, false);
 
     /** The records a method trains on. */
     public enum Records { ALL, RETAIN, FORGET }
 
     /**
      * The gradient term a method adds: none, the whole minibatch's gradient negated (GA), the
-     * l1 penalty, or a signed weight per example (NegGrad+: retain rows descend, forget rows ascend).
+     * l1 penalty, a signed weight per example (NegGrad+: retain rows descend, forget rows ascend),
+     * or distillation from the teacher θo with the forget rows ascending (SCRUB).
      */
-    public enum Term { NONE, ASCENT, L1, SIGNED }
+    public enum Term { NONE, ASCENT, L1, SIGNED, DISTILL;
+
+        /** Whether the stage trains with weighted label rows ({@code io.salun.model.WeightedCrossEntropy}). */
+        public boolean weightedRows() {
+            return this == SIGNED || this == DISTILL;
+        }
+    }
 
     private final String id;
     private final Records records;

@@ -12,10 +12,34 @@ import io.salun.train.DataOrder;
  * @param excludeTrueLabel random labels y' ≠ y (paper) rather than any of K (reference code)
  * @param schedule         the learning rate over the stage's epochs
  * @param negGradBeta      β of NegGrad+, the retain part's weight (ignored by the other methods)
+ * @param scrub            SCRUB's knobs (ignored by the other methods)
  */
 public record Recipe(Optimizer optimizer, int epochs, int batchSize, int localSteps, DataOrder order,
-                     boolean excludeTrueLabel, double l1Alpha, LrSchedule.Spec schedule, double negGradBeta)
-        implements java.io.Serializable {
+                     boolean excludeTrueLabel, double l1Alpha, LrSchedule.Spec schedule, double negGradBeta,
+                     Scrub scrub) implements java.io.Serializable {
+
+    /**
+     * SCRUB's knobs: the min-steps' weights of the KL term (α) and of the cross-entropy (γ), and
+     * the number of epochs that begin with a max-step pass over Df ({@code maxEpochs}; the others
+     * are min-steps on Dr only).
+     */
+    public record Scrub(double alpha, double gamma, int maxEpochs) implements java.io.Serializable {
+        /** The official small-scale notebook's α = 0.5, γ = 1 and msteps = 3. */
+        public static final Scrub DEFAULT = new Scrub(0.5, 1, 3);
+
+        public Scrub {
+            if (maxEpochs < 1) {
+                throw new IllegalArgumentException("SCRUB: max-step epochs >= 1 expected, found " + maxEpochs);
+            }
+        }
+    }
+
+    /** A recipe with SCRUB's default knobs. */
+    public Recipe(Optimizer optimizer, int epochs, int batchSize, int localSteps, DataOrder order,
+                  boolean excludeTrueLabel, double l1Alpha, LrSchedule.Spec schedule, double negGradBeta) {
+        this(optimizer, epochs, batchSize, localSteps, order, excludeTrueLabel, l1Alpha, schedule, negGradBeta,
+                Scrub.DEFAULT);
+    }
     /** NegGrad+'s β when a recipe does not say: the official code's 0.95. */
     public static final double NEGGRAD_BETA = 0.95;
 

@@ -126,19 +126,46 @@ public final class UnlearnRun<M> {
         if (prefix.isPresent() && !stage.continues(prefix.get().getKey())) {
             throw new IllegalArgumentException(stage.label() + ": the stage does not continue the one given as its prefix");
         }
+        ParameterAveraging.Result result = run(stage, prefix.map(p -> new ParameterAveraging.Result(
+                trainingForm(stage, p.getValue().model()), p.getValue().losses(), p.getValue().seconds())));
+        return outcome(stage, result.network(), result.seconds(), result.losses());
+    }
+
+    /**
+     * As {@link #train(Stage)} for a training in two parts (SCRUB: epochs with max-steps, then
+     * min-steps alone): {@code then} gives the second part's stage from the first's result, or
+     * nothing. Each part keeps its own checkpoints; the outcome's time and losses cover both.
+     */
+    public TrialOutcome<M> train(Stage first, java.util.function.Function<NetworkSnapshot, Optional<Stage>> then) {
+        ParameterAveraging.Result a = run(first, Optional.empty());
+        Optional<Stage> second = then.apply(a.network());
+        if (second.isEmpty()) {
+            return outcome(first, a.network(), a.seconds(), a.losses());
+        }
+        ParameterAveraging.Result b = run(second.get(), Optional.empty());
+        java.util.List<ParameterAveraging.RoundLoss> losses = new java.util.ArrayList<>(a.losses());
+        // the second part's epochs follow the first's in the history
+        int offset = first.plan().epochs();
+        b.losses().forEach(l -> losses.add(new ParameterAveraging.RoundLoss(l.epoch() + offset, l.round(), l.meanLoss(),
+                l.examples())));
+        return outcome(first, b.network(), a.seconds() + b.seconds(), losses);
+    }
+
+    private ParameterAveraging.Result run(Stage stage, Optional<ParameterAveraging.Result> prefix) {
         devices.putIfAbsent("unlearning", Devices.probe(stage.data()));
         Optional<Checkpoints> kept = checkpoints.map(c -> stage.checkpointScope().map(c::within).orElse(c));
-        ParameterAveraging.Result result = ParameterAveraging.train(sc, stage.start(), stage.data(), stage.plan(),
-                stage.mask(), kept, prefix.map(p -> new ParameterAveraging.Result(trainingForm(stage, p.getValue().model()),
-                        p.getValue().losses(), p.getValue().seconds())));
-        // a stage that trained with its own loss (NegGrad+) publishes the model with the original's
-        NetworkSnapshot trained = WeightedCrossEntropy.restore(result.network(), original.config());
+        return ParameterAveraging.train(sc, stage.start(), stage.data(), stage.plan(), stage.mask(), kept, prefix);
+    }
+
+    private TrialOutcome<M> outcome(Stage stage, NetworkSnapshot network, double seconds,
+                                    java.util.List<ParameterAveraging.RoundLoss> losses) {
+        // a stage that trained with its own loss (NegGrad+, SCRUB) publishes the model with the original's
+        NetworkSnapshot trained = WeightedCrossEntropy.restore(network, original.config());
         audit(stage.label(), stage.mask(), original, trained);
         M before = originalJudgement();
         M after = task.evaluate(sc, trained);
         requireForgetLossChanged(stage.label(), task.forgetLoss(before), task.forgetLoss(after));
-        return new TrialOutcome<>(stage.label(), stage.mask().isPresent(), trained, result.seconds(),
-                result.losses(), after);
+        return new TrialOutcome<>(stage.label(), stage.mask().isPresent(), trained, seconds, losses, after);
     }
 
     /**

@@ -7,6 +7,8 @@ import io.salun.train.GradientTerm;
 import io.salun.train.Labelling;
 import io.salun.train.ParameterAveraging;
 import io.salun.train.SignedLabels;
+import io.salun.train.Distillation;
+import io.salun.train.DataOrder;
 import io.salun.train.Targets;
 import io.salun.model.WeightedCrossEntropy;
 import org.apache.spark.api.java.JavaRDD;
@@ -62,17 +64,22 @@ public final class Unlearning {
             case RETAIN -> in.retain();
             case FORGET -> in.forget();
         };
-        Targets targets = method.term() == Method.Term.SIGNED ? new SignedLabels(recipe.negGradBeta())
-                : method.randomLabels() ? Labelling.randomForgetLabels(in.seed(), in.classes(), recipe.excludeTrueLabel())
-                : Labelling.trueLabels();
+        Targets targets = switch (method.term()) {
+            case SIGNED -> new SignedLabels(recipe.negGradBeta());
+            case DISTILL -> teacher(recipe, in);
+            default -> method.randomLabels() ? Labelling.randomForgetLabels(in.seed(), in.classes(),
+                    recipe.excludeTrueLabel()) : Labelling.trueLabels();
+        };
+        int epochs = method == Method.SCRUB ? Math.min(recipe.epochs(), recipe.scrub().maxEpochs()) : recipe.epochs();
+        DataOrder order = method == Method.SCRUB ? DataOrder.SEQUENTIAL : recipe.order();
         GradientTerm term = switch (method.term()) {
-            case NONE, SIGNED -> new GradientTerm.None();
+            case NONE, SIGNED, DISTILL -> new GradientTerm.None();
             case ASCENT -> new GradientTerm.Ascent();
             case L1 -> new GradientTerm.L1Decay(recipe.l1Alpha(),
                     (long) recipe.epochs() * ParameterAveraging.stepsPerEpoch(data, recipe.batchSize()));
         };
         NetworkConfig conf = recipe.optimizer().applyTo(in.originalConfiguration());
-        if (method.term() == Method.Term.SIGNED) {
+        if (method.term().weightedRows()) {
             conf = WeightedCrossEntropy.onOutput(conf, method.id());
         }
         NetworkSnapshot start;
@@ -82,10 +89,36 @@ public final class Unlearning {
             start = NetworkSnapshot.fresh(conf, in.original().parameters());
         }
         String label = label(method, mask.isPresent());
-        ParameterAveraging.Plan plan = new ParameterAveraging.Plan(label, recipe.epochs(), recipe.batchSize(),
-                recipe.localSteps(), in.classes(), in.seed(), recipe.order(), targets, term, in.treeDepth(),
+        ParameterAveraging.Plan plan = new ParameterAveraging.Plan(label, epochs, recipe.batchSize(),
+                recipe.localSteps(), in.classes(), in.seed(), order, targets, term, in.treeDepth(),
                 recipe.schedule());
         return new Stage(label, start, data, plan, mask, Optional.empty());
+    }
+
+    /**
+     * SCRUB's second part, when its recipe has more epochs than max-step epochs: min-steps on Dr
+     * alone for the remaining epochs, continuing {@code first}'s training from {@code after} (its
+     * parameters, updater state and counters). Empty when every epoch had its max-step pass.
+     */
+    public static Optional<Stage> scrubMinSteps(Stage first, NetworkSnapshot after, Recipe recipe, Inputs in) {
+        int rest = recipe.epochs() - first.plan().epochs();
+        if (rest <= 0) {
+            return Optional.empty();
+        }
+        ParameterAveraging.Plan p = first.plan();
+        ParameterAveraging.Plan plan = new ParameterAveraging.Plan(first.label() + "/min-steps", rest, p.batchSize(),
+                p.localSteps(), p.classes(), p.seed(), DataOrder.MIXED, p.targets(), p.term(), p.treeDepth(), p.schedule());
+        NetworkSnapshot start = new NetworkSnapshot(first.start().config(), after.parameters(), after.updaterState(),
+                after.iteration(), after.epoch());
+        return Optional.of(new Stage(first.label(), start, in.retain(), plan, first.mask(),
+                first.checkpointScope().map(s -> s + "+min-steps").or(() -> Optional.of("min-steps"))));
+    }
+
+    /** SCRUB's targets: the original as the frozen teacher (without its updater state). */
+    private static Distillation teacher(Recipe recipe, Inputs in) {
+        NetworkSnapshot o = in.original();
+        return new Distillation(new NetworkSnapshot(o.config(), o.parameters(), new float[0], o.iteration(), o.epoch()),
+                recipe.scrub().alpha(), recipe.scrub().gamma());
     }
 
     /**

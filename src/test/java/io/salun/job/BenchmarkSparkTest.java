@@ -42,10 +42,10 @@ class BenchmarkSparkTest {
         int code = Main.run(new String[] {"benchmark", "--spark.master=local[2]", "--spark.partitions=2",
             "--data.dir=" + LocalSpark.fashionMnistSlice(), "--data.subset=800", "--model.arch=mlp",
             "--model.path=" + dir.resolve("original.zip"), "--model.train-if-missing=true", "--train.epochs=4",
-            "--benchmark.scenarios=random10,class1", "--benchmark.methods=ft,ga,rl,l1-sparse,salun,ga+mask,neggrad+,ssd",
+            "--benchmark.scenarios=random10,class1", "--benchmark.methods=ft,ga,rl,l1-sparse,salun,ga+mask,neggrad+,ssd,scrub",
             "--benchmark.sweep=true", "--benchmark.grid-extensions=0", "--benchmark.salun.lr-grid=0.01,0.05",
             "--benchmark.ft.lr-grid=0.05", "--benchmark.neggrad-plus.lr-grid=0.01", "--benchmark.neggrad-plus.epochs=1",
-            "--benchmark.ssd.alpha-grid=2,5",
+            "--benchmark.ssd.alpha-grid=2,5", "--benchmark.scrub.lr-grid=0.01", "--benchmark.scrub.epochs=1",
             "--benchmark.ga.lr-grid=0.001", "--benchmark.rl.lr-grid=0.05", "--benchmark.l1-sparse.lr-grid=0.05",
             "--benchmark.ft.epochs=1", "--benchmark.rl.epochs=1", "--benchmark.l1-sparse.epochs=1",
             "--benchmark.salun.epochs=1", "--benchmark.ga.epochs=1", "--benchmark.output=" + out});
@@ -62,7 +62,7 @@ class BenchmarkSparkTest {
                 }
             }
             assertEquals(List.of("original", "retrain", "ft", "ga", "rl", "l1-sparse", "salun", "ga+mask", "neggrad+",
-                    "ssd"), methods);
+                    "ssd", "scrub"), methods);
             JsonNode retrain = json.get("table").get(1);
             assertEquals(0.0, retrain.get("avgGap").asDouble(), 0.0);
             assertEquals(1.0, retrain.get("rteOverRetrain").asDouble(), 1e-12);

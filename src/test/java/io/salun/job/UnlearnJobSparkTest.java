@@ -202,6 +202,38 @@ class UnlearnJobSparkTest {
         }
     }
 
+    /**
+     * SCRUB in its two parts (two epochs that begin with max-steps on Df, then one of min-steps on Dr
+     * alone; at θo the max-steps' KL gradient is zero, so the second epoch's are the first to push), on a
+     * class: the forget set's loss rises above the original's and the class's test accuracy falls
+     * while the retain set stays recognised, the loss
+     * history covers both parts, and the published model loads with the original's loss.
+     */
+    @Test
+    void scrubMovesAwayFromItsTeacherOnTheForgetSetOnly() throws Exception {
+        Path out = dir.resolve("scrub");
+        assertEquals(0, Main.run(args("unlearn", "--unlearn.method=scrub", "--unlearn.epochs=3",
+                "--unlearn.scrub-max-epochs=2", "--unlearn.lr=0.05", "--forget.scenario=class", "--forget.classes=1",
+                "--output.dir=" + out)));
+        JsonNode report = new ObjectMapper().readTree(out.resolve("report.json").toFile());
+        assertEquals("scrub", report.get("method").asText());
+        double forgetBefore = report.at("/metrics/original/forgetLoss").asDouble();
+        double forgetAfter = report.at("/metrics/unlearned/forgetLoss").asDouble();
+        assertTrue(forgetAfter > forgetBefore, "forget loss " + forgetBefore + " -> " + forgetAfter);
+        assertTrue(report.at("/metrics/unlearned/forgottenClassTestAccuracy").asDouble()
+                < report.at("/metrics/original/forgottenClassTestAccuracy").asDouble(), "the class's test accuracy did not fall");
+        // selective: the retain set stays recognised far better than the forgotten class
+        double ra = report.at("/metrics/unlearned/RA").asDouble();
+        double forgetAccuracy = 100 - report.at("/metrics/unlearned/UA").asDouble();
+        assertTrue(ra > forgetAccuracy + 20, "RA " + ra + " against the forget set's accuracy " + forgetAccuracy);
+        java.util.Set<Integer> epochs = new java.util.TreeSet<>();
+        report.at("/lossPerRound").forEach(r -> epochs.add(r.get("epoch").asInt()));
+        assertEquals(java.util.Set.of(1, 2, 3), epochs, "rounds of both parts");
+        org.apache.hadoop.conf.Configuration conf = spark.sparkContext().hadoopConfiguration();
+        String json = ModelStore.load(out.resolve("model.zip").toString(), "out", conf).getLayerWiseConfigurations().toJson();
+        assertTrue(json.contains("LossMCXENT") && !json.contains("WeightedCrossEntropy"));
+    }
+
     @Test
     void aDivergedRunLeavesNoCheckpoints() {
         Path out = dir.resolve("diverged");
