@@ -254,7 +254,7 @@ public final class JobSettings {
             {"l1-sparse", 0.05, 3, "0.02,0.05,0.1"},
             {"salun", 0.05, 3, "0.02,0.05,0.1"},
             {"neggrad+", 0.01, 3, "0.003,0.01,0.03"},
-            {"scrub", 0.01, 3, "0.003,0.01,0.03"},
+            {"scrub", 0.001, 3, "0.0003,0.001,0.003"},
         };
         for (Object[] d : defaults) {
             String m = (String) d[0];

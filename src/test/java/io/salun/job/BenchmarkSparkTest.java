@@ -45,7 +45,7 @@ class BenchmarkSparkTest {
             "--benchmark.scenarios=random10,class1", "--benchmark.methods=ft,ga,rl,l1-sparse,salun,ga+mask,neggrad+,ssd,scrub",
             "--benchmark.sweep=true", "--benchmark.grid-extensions=0", "--benchmark.salun.lr-grid=0.01,0.05",
             "--benchmark.ft.lr-grid=0.05", "--benchmark.neggrad-plus.lr-grid=0.01", "--benchmark.neggrad-plus.epochs=1",
-            "--benchmark.ssd.alpha-grid=2,5", "--benchmark.scrub.lr-grid=0.01", "--benchmark.scrub.epochs=1",
+            "--benchmark.ssd.alpha-grid=2,5", "--benchmark.scrub.lr-grid=0.003", "--benchmark.scrub.epochs=1",
             "--benchmark.ga.lr-grid=0.001", "--benchmark.rl.lr-grid=0.05", "--benchmark.l1-sparse.lr-grid=0.05",
             "--benchmark.ft.epochs=1", "--benchmark.rl.epochs=1", "--benchmark.l1-sparse.epochs=1",
             "--benchmark.salun.epochs=1", "--benchmark.ga.epochs=1", "--benchmark.output=" + out});
