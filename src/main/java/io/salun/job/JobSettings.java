@@ -134,6 +134,15 @@ public final class JobSettings {
     public static final Setting<Boolean> UNLEARN_EXCLUDE_TRUE_LABEL = C.add(Setting.bool("unlearn.exclude-true-label", true,
             "draw random labels from the other K-1 classes (paper) rather than all K (reference code)"));
 
+    public static final Setting<Optional<String>> AUDIT_MODEL = C.add(Setting.optionalString("audit.model",
+            "audit: the unlearned model to audit (a DL4J model.zip, e.g. an unlearn run's), on the forget set of the"
+                    + " forget.* settings and seed"));
+    public static final Setting<Integer> AUDIT_SHADOWS = C.add(Setting.integer("audit.shadows", 8, 4, 10_000,
+            "audit: shadow models, each trained with the original recipe on a seeded half of the training data, one"
+                    + " per Spark task, in complementary pairs (even, >= 4)"));
+    public static final Setting<Optional<String>> AUDIT_SHADOW_DIR = C.add(Setting.optionalString("audit.shadow-dir",
+            "audit: where the shadow models are cached (Hadoop URI); empty: work/models/shadows-<arch>-<training key>-"
+                    + "<original's configuration>-s<seed>"));
     public static final Setting<Integer> EVAL_BATCH = C.add(Setting.integer("eval.batch", 500, 1, 1_000_000,
             "minibatch size of inference"));
 

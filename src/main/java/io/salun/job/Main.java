@@ -106,6 +106,7 @@ public final class Main {
                 case "train-diffusion" -> withSpark(settings, command, sc -> TrainDiffusionCommand.run(sc, settings));
                 case "unlearn-diffusion" -> withSpark(settings, command, sc -> UnlearnDiffusionCommand.run(sc, settings));
                 case "bench" -> withSpark(settings, command, sc -> SpeedBenchCommand.run(sc, settings));
+                case "audit" -> withSpark(settings, command, sc -> AuditCommand.run(sc, settings));
                 case "verify" -> {
                     String dir = settings.get(JobSettings.OUTPUT_DIR).orElseThrow(() -> new InvalidInputException(
                             "output.dir: verify needs the published result to check (--output.dir=URI), found none"));
@@ -113,7 +114,7 @@ public final class Main {
                         return NOT_VERIFIED;
                     }
                 }
-                default -> throw new InvalidInputException("command: expected one of train, unlearn, train-diffusion, unlearn-diffusion, benchmark, bench, verify, settings, help, found "
+                default -> throw new InvalidInputException("command: expected one of train, unlearn, train-diffusion, unlearn-diffusion, benchmark, bench, audit, verify, settings, help, found "
                         + command);
             }
             return 0;

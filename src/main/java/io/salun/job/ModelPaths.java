@@ -18,6 +18,15 @@ final class ModelPaths {
                 "work/models/" + settings.get(JobSettings.MODEL_ARCH) + "-" + trainingKey(settings) + ".zip");
     }
 
+    /**
+     * Where the privacy audit caches its shadow models: they follow the training recipe, the
+     * original's configuration (Retrain's initial weights) and the seed of their halves.
+     */
+    static String shadows(Settings settings, String originalConfigJson, long seed) {
+        return "work/models/shadows-" + settings.get(JobSettings.MODEL_ARCH) + "-" + trainingKey(settings) + "-"
+                + AuditCommand.shortHash(originalConfigJson) + "-s" + seed;
+    }
+
     /** The diffusion model: {@code diffusion.model}, or a cache keyed by the diffusion training settings. */
     static String diffusion(Settings settings) {
         return settings.get(JobSettings.DIFFUSION_MODEL).orElseGet(() ->

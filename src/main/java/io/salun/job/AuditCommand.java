@@ -1,0 +1,282 @@
+package io.salun.job;
+
+import io.salun.audit.ShadowHalves;
+import io.salun.audit.ShadowModels;
+import io.salun.config.InvalidInputException;
+import io.salun.config.Settings;
+import io.salun.data.Shard;
+import io.salun.eval.MembershipLikelihood;
+import io.salun.forget.ForgetSpec;
+import io.salun.model.ModelStore;
+import io.salun.model.Net;
+import io.salun.model.NetworkSnapshot;
+import io.salun.report.Charts;
+import io.salun.report.OutputDir;
+import io.salun.report.Provenance;
+import io.salun.report.Report;
+import io.salun.train.Minibatch;
+import io.salun.unlearn.Method;
+import io.salun.unlearn.Stage;
+import io.salun.unlearn.Unlearning;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * {@code audit}: a per-example privacy audit of an unlearned model ({@code audit.model}) on the
+ * forget set of the settings' scenario. {@code audit.shadows} shadow models, each trained from
+ * scratch with the original recipe on a seeded half of the training data, one per Spark task
+ * ({@link ShadowModels}), give every forget record the logit-scaled confidence of models that did
+ * and did not train on it; the audited model's records are scored against both
+ * ({@link MembershipLikelihood}) and the rate that looks trained on is compared with what models
+ * that never saw them show. Shadows are cached by the training settings and the original's
+ * configuration, so a second audit (another method, another scenario) reuses them. Publishes
+ * {@code report.json}, {@code report.html}, {@code manifest.json} and {@code _SUCCESS}.
+ */
+public final class AuditCommand {
+    private static final Logger LOG = LoggerFactory.getLogger(AuditCommand.class);
+    private static final Logger CONSOLE = LoggerFactory.getLogger("io.salun.console");
+    private static final int BINS = 30;
+    private static final double SCORE_RANGE = 15;
+
+    private AuditCommand() {
+    }
+
+    public static String run(JavaSparkContext sc, Settings settings) {
+        Instant started = Instant.now();
+        String audited = settings.get(JobSettings.AUDIT_MODEL).orElseThrow(() -> new InvalidInputException(
+                "audit.model: the audit needs the unlearned model to check (a model.zip), found none"));
+        int k = settings.get(JobSettings.AUDIT_SHADOWS);
+        if (k % 2 != 0) {
+            throw new InvalidInputException("audit.shadows: shadows train in complementary pairs; expected an even number"
+                    + " >= 4, found " + k);
+        }
+        ForgetSpec spec = RunSetup.forgetSpec(settings);
+        String output = settings.get(JobSettings.OUTPUT_DIR).orElseGet(() ->
+                RunSetup.defaultOutput("audits", spec.scenario() + "-", started));
+        try (OutputDir out = RunSetup.openOutput(sc, settings, output, "audit")) {
+            return RunSetup.classification(sc, settings, "audit", output, spec, false, c -> {
+                Net target = ModelStore.loadNet(audited, "audit.model", sc.hadoopConfiguration());
+                if (target.numParams() != c.original().numParams() || !target.config().layers().stream()
+                        .map(l -> l.getLayer().getClass()).toList().equals(c.original().config().layers().stream()
+                                .map(l -> l.getLayer().getClass()).toList())) {
+                    throw new InvalidInputException("audit.model: " + audited + " is not a model of the original's"
+                            + " architecture (" + target.numParams() + " parameters, expected " + c.original().numParams() + ")");
+                }
+                long seed = c.inputs().seed();
+                Shard all = sortedById(c.inputs().all().collect());
+                Shard forget = forgetRows(all);
+                Stage retrain = Unlearning.stage(Method.RETRAIN, Optional.empty(), Recipes.training(settings), c.inputs());
+                List<NetworkSnapshot> shadows = shadows(sc, settings, c.original(), retrain, all, seed, k);
+
+                double[][] phi = new double[k][];
+                boolean[][] in = new boolean[k][forget.size()];
+                for (int s = 0; s < k; s++) {
+                    phi[s] = statistic(shadows.get(s).net(), forget, c.task().classes());
+                    for (int i = 0; i < forget.size(); i++) {
+                        in[s][i] = ShadowHalves.trainsOn(seed, s, forget.id(i));
+                    }
+                }
+                MembershipLikelihood test = new MembershipLikelihood(phi, in);
+                double[] scores = test.scores(statistic(target, forget, c.task().classes()));
+                double[] originalScores = test.scores(statistic(c.original(), forget, c.task().classes()));
+                MembershipLikelihood.Calibration cal = test.calibration();
+                Report report = report(spec, audited, k, forget.size(), scores, originalScores, cal,
+                        Provenance.of(settings, sc, started));
+                out.writeReport(report);
+                c.manifest().put("audited", audited);
+                out.writeManifest(c.manifest());
+                out.publish();
+                CONSOLE.info("");
+                CONSOLE.info("{}", report.get("verdict"));
+                CONSOLE.info("report: {}", out.published("report.json"));
+                return out.uri();
+            });
+        }
+    }
+
+    /** The shadows: every cached one read, the missing ones trained in one Spark job and cached. */
+    private static List<NetworkSnapshot> shadows(JavaSparkContext sc, Settings settings, Net original, Stage retrain,
+                                                 Shard all, long seed, int k) {
+        String dir = settings.get(JobSettings.AUDIT_SHADOW_DIR).orElseGet(() -> ModelPaths.shadows(settings,
+                original.config().json(), seed));
+        NetworkSnapshot[] got = new NetworkSnapshot[k];
+        List<Integer> missing = new ArrayList<>();
+        for (int s = 0; s < k; s++) {
+            String path = dir + "/shadow-" + s + ".zip";
+            if (ModelStore.exists(path, sc.hadoopConfiguration())) {
+                got[s] = NetworkSnapshot.of(ModelStore.loadNet(path, "audit.shadow-dir", sc.hadoopConfiguration()));
+            } else {
+                missing.add(s);
+            }
+        }
+        LOG.info("audit: {} of {} shadow models cached in {}; training {} ({} records each, {} epochs), one per task",
+                k - missing.size(), k, dir, missing.size(), all.size() / 2, retrain.plan().epochs());
+        if (!missing.isEmpty()) {
+            long t0 = System.nanoTime();
+            List<NetworkSnapshot> trained = ShadowModels.train(sc, retrain.start(), all, retrain.plan(), seed, missing);
+            LOG.info("audit: trained {} shadow models in {} s", missing.size(),
+                    String.format("%.1f", (System.nanoTime() - t0) / 1e9));
+            for (int j = 0; j < missing.size(); j++) {
+                int s = missing.get(j);
+                got[s] = trained.get(j);
+                TrainCommand.save(original.withParameters(got[s].parameters()).model(), dir + "/shadow-" + s + ".zip", false,
+                        "audit.shadow-dir", sc.hadoopConfiguration());
+            }
+        }
+        return Arrays.asList(got);
+    }
+
+    /** Each forget record's logit-scaled true-label confidence under {@code net} (inference mode). */
+    static double[] statistic(Net net, Shard rows, int classes) {
+        double[] phi = new double[rows.size()];
+        for (int from = 0; from < rows.size(); from += 500) {
+            int to = Math.min(rows.size(), from + 500);
+            INDArray p = net.output(Minibatch.inOrder(rows, from, to, classes).features(), false);
+            for (int i = from; i < to; i++) {
+                phi[i] = MembershipLikelihood.logit(p.getDouble(i - from, rows.label(i)));
+            }
+        }
+        return phi;
+    }
+
+    private static Report report(ForgetSpec spec, String audited, int k, int n, double[] scores, double[] original,
+                                 MembershipLikelihood.Calibration cal, Provenance provenance) {
+        double rate = MembershipLikelihood.rate(scores);
+        double originalRate = MembershipLikelihood.rate(original);
+        double fpr = cal.falsePositiveRate();
+        double tpr = cal.truePositiveRate();
+        boolean same = MembershipLikelihood.indistinguishable(rate, n, fpr, cal.outScores().length);
+        String verdict = String.format(java.util.Locale.ROOT, "Per-example audit (%d shadow models, %d forget records):"
+                + " %.1f%% of the forget records look trained on (%.1f%% for the original model), against %.1f%% for models"
+                + " that never saw them and %.1f%% for models that trained on them: %s.", k, n, 100 * rate,
+                100 * originalRate, 100 * fpr, 100 * tpr, same ? "indistinguishable from retraining at the 5% level"
+                        : rate > fpr ? "distinguishable from retraining: the model still carries its forget set"
+                        : "distinguishable from retraining: the forget set looks less trained on than unseen data would"
+                        + " (the unlearning went too far)");
+        Report report = new Report("Privacy audit: " + spec.scenario());
+        report.put("scenario", spec.scenario());
+        report.put("audited", audited);
+        report.put("shadows", k);
+        report.put("forgetRecords", n);
+        Map<String, Object> rates = new LinkedHashMap<>();
+        rates.put("audited", rate);
+        rates.put("original", originalRate);
+        rates.put("neverSeen", fpr);
+        rates.put("trainedOn", tpr);
+        report.put("looksTrainedOn", rates);
+        report.put("indistinguishable", same);
+        report.put("verdict", verdict);
+        List<Double> centers = new ArrayList<>();
+        for (int b = 0; b < BINS; b++) {
+            centers.add(-SCORE_RANGE + (b + 0.5) * 2 * SCORE_RANGE / BINS);
+        }
+        report.put("scoreBinCenters", centers);
+        Map<String, List<Double>> series = new LinkedHashMap<>();
+        series.put("audited model", fractions(scores));
+        series.put("original model", fractions(original));
+        series.put("never saw them (calibration)", fractions(cal.outScores()));
+        series.put("trained on them (calibration)", fractions(cal.inScores()));
+        report.put("scoreHistograms", series);
+        report.put("scores", scores);
+        provenance.addTo(report);
+        report.paragraph(verdict);
+        report.table(List.of(List.of("models", "forget records that look trained on"),
+                List.of("audited", String.format(java.util.Locale.ROOT, "%.2f %%", 100 * rate)),
+                List.of("original", String.format(java.util.Locale.ROOT, "%.2f %%", 100 * originalRate)),
+                List.of("shadows that never saw them", String.format(java.util.Locale.ROOT, "%.2f %%", 100 * fpr)),
+                List.of("shadows that trained on them", String.format(java.util.Locale.ROOT, "%.2f %%", 100 * tpr))));
+        report.image(Charts.lines("Per-example log-likelihood ratio, trained on vs never saw (fraction of records per bin)",
+                "score (> 0: looks trained on)", "fraction", series), "per-example scores");
+        return report;
+    }
+
+    private static List<Double> fractions(double[] scores) {
+        long[] h = MembershipLikelihood.histogram(scores, -SCORE_RANGE, SCORE_RANGE, BINS);
+        List<Double> out = new ArrayList<>();
+        for (long c : h) {
+            out.add(scores.length == 0 ? 0 : (double) c / scores.length);
+        }
+        return out;
+    }
+
+    /** Every row of {@code shards} in one shard, sorted by record ID (so nothing depends on partitioning). */
+    static Shard sortedById(List<Shard> shards) {
+        int n = shards.stream().mapToInt(Shard::size).sum();
+        int d = shards.stream().filter(s -> s.size() > 0).findFirst().map(Shard::featureLength).orElse(0);
+        Integer[] order = new Integer[n];
+        long[] ids = new long[n];
+        int[] labels = new int[n];
+        boolean[] forget = new boolean[n];
+        float[] features = new float[n * d];
+        int j = 0;
+        for (Shard s : shards) {
+            for (int i = 0; i < s.size(); i++) {
+                ids[j] = s.id(i);
+                labels[j] = s.label(i);
+                forget[j] = s.forget(i);
+                s.copyFeatures(i, features, j * d);
+                order[j] = j;
+                j++;
+            }
+        }
+        Arrays.sort(order, (a, b) -> Long.compare(ids[a], ids[b]));
+        long[] sIds = new long[n];
+        int[] sLabels = new int[n];
+        boolean[] sForget = new boolean[n];
+        float[] sFeatures = new float[n * d];
+        for (int i = 0; i < n; i++) {
+            int from = order[i];
+            sIds[i] = ids[from];
+            sLabels[i] = labels[from];
+            sForget[i] = forget[from];
+            System.arraycopy(features, from * d, sFeatures, i * d, d);
+        }
+        return new Shard(sIds, sLabels, sForget, sFeatures, d);
+    }
+
+    /** The forget rows of {@code all}, in its order. */
+    static Shard forgetRows(Shard all) {
+        List<Integer> rows = new ArrayList<>();
+        for (int i = 0; i < all.size(); i++) {
+            if (all.forget(i)) {
+                rows.add(i);
+            }
+        }
+        int d = all.featureLength();
+        long[] ids = new long[rows.size()];
+        int[] labels = new int[rows.size()];
+        boolean[] forget = new boolean[rows.size()];
+        float[] features = new float[rows.size() * d];
+        for (int j = 0; j < rows.size(); j++) {
+            int i = rows.get(j);
+            ids[j] = all.id(i);
+            labels[j] = all.label(i);
+            forget[j] = true;
+            all.copyFeatures(i, features, j * d);
+        }
+        return new Shard(ids, labels, forget, features, d);
+    }
+
+    /** First 12 hex digits of the SHA-256 of {@code text}. */
+    static String shortHash(String text) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
+                    .digest(text.getBytes(StandardCharsets.UTF_8))).substring(0, 12);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

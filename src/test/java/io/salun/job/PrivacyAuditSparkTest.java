@@ -1,0 +1,149 @@
+package io.salun.job;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.salun.audit.ShadowHalves;
+import io.salun.audit.ShadowModels;
+import io.salun.data.RandomShards;
+import io.salun.data.Shard;
+import io.salun.model.Architecture;
+import io.salun.model.NetworkConfig;
+import io.salun.model.NetworkSnapshot;
+import io.salun.model.Optimizer;
+import io.salun.spark.JobArgs;
+import io.salun.spark.LocalSpark;
+import io.salun.train.DataOrder;
+import io.salun.train.GradientTerm;
+import io.salun.train.Labelling;
+import io.salun.train.ParameterAveraging;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The privacy audit: shadow models trained side by side in one Spark job equal the same models
+ * trained one by one, every record is IN for exactly half of them, and the audit command on the
+ * slice publishes per-example scores, caches its shadows and reuses them for a second model.
+ */
+class PrivacyAuditSparkTest {
+    @TempDir
+    static Path dir;
+    private static SparkSession spark;
+    private static Path model;
+
+    @BeforeAll
+    static void trainOriginal() {
+        spark = LocalSpark.start("privacy-audit");
+        model = dir.resolve("original.zip");
+        assertEquals(0, Main.run(args("train", "--train.epochs=6")));
+    }
+
+    @AfterAll
+    static void stop() {
+        spark.stop();
+    }
+
+    private static String[] args(String command, String... more) {
+        return JobArgs.of(command, List.of("--spark.master=local[2]", "--spark.partitions=2",
+                "--data.dir=" + LocalSpark.fashionMnistSlice(), "--model.arch=mlp", "--model.path=" + model,
+                "--train.lr=0.05", "--train.epochs=6"), more);
+    }
+
+    @Test
+    void shadowsTrainedInOneJobEqualShadowsTrainedOneByOne() {
+        JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        Shard all = RandomShards.of(120, 16, 3, 5L, 1000, 7, 10);
+        NetworkConfig conf = NetworkConfig.of(Architecture.MLP.configuration(4, 4, 3, 9L,
+                new Optimizer("sgd", 0.05, 0.9, 5e-4, 0)));
+        NetworkSnapshot start = NetworkSnapshot.of(conf.init(0, 0));
+        ParameterAveraging.Plan plan = new ParameterAveraging.Plan("retrain", 3, 16, 4, 3, 21L, DataOrder.MIXED,
+                Labelling.trueLabels(), new GradientTerm.None(), 2);
+        List<NetworkSnapshot> together = ShadowModels.train(sc, start, all, plan, 21L, List.of(0, 1, 2, 3));
+        for (int k = 0; k < 4; k++) {
+            float[] alone = ShadowModels.trainOne(start, all, plan, 21L, k).parameters();
+            float[] inJob = together.get(k).parameters();
+            assertEquals(alone.length, inJob.length);
+            for (int i = 0; i < alone.length; i++) {
+                assertEquals(Float.floatToRawIntBits(alone[i]), Float.floatToRawIntBits(inJob[i]), "shadow " + k + " " + i);
+            }
+        }
+        // complementary pairs: every record is in exactly one shadow of each pair, the halves differ between pairs
+        int differ = 0;
+        for (int i = 0; i < all.size(); i++) {
+            long id = all.id(i);
+            assertTrue(ShadowHalves.trainsOn(21L, 0, id) != ShadowHalves.trainsOn(21L, 1, id));
+            assertTrue(ShadowHalves.trainsOn(21L, 2, id) != ShadowHalves.trainsOn(21L, 3, id));
+            differ += ShadowHalves.trainsOn(21L, 0, id) != ShadowHalves.trainsOn(21L, 2, id) ? 1 : 0;
+        }
+        assertTrue(differ > 30 && differ < 90, differ + " of 120 records differ between the pairs' halves");
+        assertEquals(all.size(), ShadowHalves.half(all, 21L, 0).size() + ShadowHalves.half(all, 21L, 1).size());
+    }
+
+    @Test
+    void auditsAModelAndReusesItsShadowsForTheNext() throws Exception {
+        Path unlearned = dir.resolve("salun");
+        assertEquals(0, Main.run(args("unlearn", "--unlearn.epochs=2", "--unlearn.lr=0.05", "--output.dir=" + unlearned)));
+        Path shadows = dir.resolve("shadows");
+        Path first = dir.resolve("audit-salun");
+        assertEquals(0, Main.run(args("audit", "--audit.model=" + unlearned.resolve("model.zip"), "--audit.shadows=4",
+                "--audit.shadow-dir=" + shadows, "--output.dir=" + first)));
+        JsonNode a = new ObjectMapper().readTree(first.resolve("report.json").toFile());
+        assertEquals(300, a.get("forgetRecords").asInt());   // 10% of the slice's 3,000
+        assertEquals(300, a.get("scores").size());
+        for (String which : List.of("audited", "original", "neverSeen", "trainedOn")) {
+            double r = a.at("/looksTrainedOn/" + which).asDouble();
+            assertTrue(r >= 0 && r <= 1, which + " " + r);
+        }
+        a.get("scoreHistograms").forEach(h -> {
+            double sum = 0;
+            for (JsonNode f : h) {
+                sum += f.asDouble();
+            }
+            assertEquals(1.0, sum, 1e-9);
+        });
+        assertTrue(Files.exists(first.resolve("_SUCCESS")) && Files.readString(first.resolve("report.html"))
+                .contains("data:image/png;base64,"));
+        Map<String, Long> cached = stamps(shadows);
+        assertEquals(4, cached.size());
+
+        // the original audited against the same shadows: nothing trained again, and its rate is the one
+        // the first report gave the original
+        Path second = dir.resolve("audit-original");
+        assertEquals(0, Main.run(args("audit", "--audit.model=" + model, "--audit.shadows=4",
+                "--audit.shadow-dir=" + shadows, "--output.dir=" + second)));
+        JsonNode b = new ObjectMapper().readTree(second.resolve("report.json").toFile());
+        assertEquals(cached, stamps(shadows));
+        assertEquals(a.at("/looksTrainedOn/original").asDouble(), b.at("/looksTrainedOn/audited").asDouble(), 0.0);
+        assertEquals(a.at("/looksTrainedOn/neverSeen").asDouble(), b.at("/looksTrainedOn/neverSeen").asDouble(), 0.0);
+
+        Path odd = dir.resolve("audit-odd");
+        assertEquals(Main.BAD_INPUT, Main.run(args("audit", "--audit.model=" + model, "--audit.shadows=5",
+                "--output.dir=" + odd)));
+        assertEquals(Main.BAD_INPUT, Main.run(args("audit", "--output.dir=" + odd)));
+        assertTrue(!Files.exists(odd));
+    }
+
+    private static Map<String, Long> stamps(Path folder) throws Exception {
+        Map<String, Long> out = new TreeMap<>();
+        try (Stream<Path> files = Files.list(folder)) {
+            for (Path f : files.filter(p -> p.toString().endsWith(".zip")).toList()) {
+                out.put(f.getFileName().toString(), Files.getLastModifiedTime(f).toMillis());
+            }
+        }
+        return out;
+    }
+}
