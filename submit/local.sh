@@ -4,7 +4,7 @@
 # Usage: submit/local.sh [COMMAND] [--key=value ...]
 #   no arguments   the default job: train the LeNet on Fashion-MNIST if no cached model exists,
 #                  then forget a seeded 10% of its training data with SalUn (conf/local.properties)
-#   COMMAND        train | unlearn | train-diffusion | unlearn-diffusion | benchmark | bench | verify | settings (lists every setting with its value and meaning)
+#   COMMAND        train | unlearn | train-diffusion | unlearn-diffusion | benchmark | bench | audit | verify | settings (lists every setting with its value and meaning)
 #                  benchmark runs the reference protocol of conf/benchmark.properties (random10 and class0)
 #   --key=value    overrides any setting of conf/salun.properties and conf/local.properties
 #

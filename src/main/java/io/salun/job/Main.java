@@ -48,6 +48,8 @@ public final class Main {
             "  verify    check the result in output.dir against its manifest.json (no Spark needed)",
             "  benchmark Retrain and every method of benchmark.methods on each scenario: the paper's table",
             "            (--sweep: try each method's learning-rate grid, keep the smallest Avg. Gap)",
+            "  audit     per-example privacy audit of audit.model's forget records against audit.shadows shadow",
+            "            models (trained one per Spark task, cached); publishes report.json, report.html in output.dir",
             "  settings  list every setting with its value and meaning",
             "  help      this text",
             "Settings come from the --conf files (later files win) and --key=value overrides (these win).",
@@ -73,7 +75,7 @@ public final class Main {
                 return 0;
             }
             if (args.length == 0 || args[0].startsWith("--")) {
-                throw new InvalidInputException("command: expected one of train, unlearn, train-diffusion, unlearn-diffusion, benchmark, bench, verify, settings, help as the first"
+                throw new InvalidInputException("command: expected one of train, unlearn, train-diffusion, unlearn-diffusion, benchmark, bench, audit, verify, settings, help as the first"
                         + " argument, found " + (args.length == 0 ? "nothing" : args[0]));
             }
             String command = args[0];
