@@ -191,6 +191,9 @@ public final class BenchmarkReport {
             }
             report.paragraph(note.append('.').toString());
         }
+        if (results.stream().anyMatch(r -> r.method().startsWith(Method.SSD.id()))) {
+            report.paragraph("SSD does not train: its lr column holds its selection weighting alpha, at 0 epochs.");
+        }
         report.paragraph("Every point of the search" + (several ? " (Avg. Gap: mean ± std over the seeds)" : "")
                 + "; the chosen one has the smallest mean Avg. Gap:");
         List<List<String>> pointTable = new ArrayList<>();

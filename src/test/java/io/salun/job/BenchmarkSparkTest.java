@@ -89,6 +89,7 @@ class BenchmarkSparkTest {
             assertEquals(List.of(2.0, 5.0), alphas);
             String md = Files.readString(out.resolve(scenario).resolve("benchmark.md"));
             assertTrue(md.contains("| salun |") && md.contains("| retrain |") && md.contains("| original |"));
+            assertTrue(md.contains("SSD does not train: its lr column holds its selection weighting alpha"));
             assertTrue(Files.readString(out.resolve(scenario).resolve("report.html")).contains("data:image/png;base64,"));
         }
     }
