@@ -18,6 +18,8 @@ import java.util.List;
  * data order is its own and a retried or relocated task trains the same bits.
  */
 public final class ShadowModels {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ShadowModels.class);
+
     private ShadowModels() {
     }
 
@@ -29,7 +31,11 @@ public final class ShadowModels {
 
     /** Shadow {@code k} trained in this process: what each task of {@link #train} does. */
     public static NetworkSnapshot trainOne(NetworkSnapshot start, Shard all, ParameterAveraging.Plan plan, long seed, int k) {
-        NetworkSnapshot trained = LocalTraining.train(start, ShadowHalves.half(all, seed, k), plan(plan, k));
+        long t0 = System.nanoTime();
+        Shard half = ShadowHalves.half(all, seed, k);
+        NetworkSnapshot trained = LocalTraining.train(start, half, plan(plan, k));
+        LOG.info("audit: shadow {} trained on {} records, {} epochs, in {} s", k, half.size(), plan.epochs(),
+                String.format("%.1f", (System.nanoTime() - t0) / 1e9));
         return new NetworkSnapshot(start.config(), trained.parameters(), new float[0], trained.iteration(), trained.epoch());
     }
 

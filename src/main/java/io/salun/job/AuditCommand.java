@@ -122,7 +122,7 @@ public final class AuditCommand {
                 missing.add(s);
             }
         }
-        LOG.info("audit: {} of {} shadow models cached in {}; training {} ({} records each, {} epochs), one per task",
+        LOG.info("audit: {} of {} shadow models cached in {}; training {} (about {} records each, {} epochs), one per task",
                 k - missing.size(), k, dir, missing.size(), all.size() / 2, retrain.plan().epochs());
         if (!missing.isEmpty()) {
             long t0 = System.nanoTime();
