@@ -13,7 +13,8 @@ import java.util.List;
 /**
  * Spark wiring of the audit's shadow models: model parallelism, not data parallelism. The whole
  * training set is broadcast once; each task trains one shadow from {@code start} with the original
- * recipe ({@code plan}, as Retrain) on its half ({@link ShadowHalves}) in one process
+ * recipe ({@code plan}, as Retrain) on the retain set and its half of the forget set
+ * ({@link ShadowHalves}) in one process
  * ({@link LocalTraining}) and returns its parameters. A shadow's stage is {@code shadow-k}, so its
  * data order is its own and a retried or relocated task trains the same bits.
  */

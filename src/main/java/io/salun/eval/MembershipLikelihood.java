@@ -5,9 +5,9 @@ import java.util.Arrays;
 /**
  * A per-example membership test from shadow models, in the spirit of U-LiRA (Hayes, Shumailov,
  * Triantafillou, Khalifa, Papernot, 2024, after LiRA, Carlini et al. 2022). Each of {@code K}
- * shadow models was trained with the original recipe on a seeded half of the training set, in
- * complementary pairs, so every example was IN (trained on) for exactly half of them and OUT for
- * the other half. For an example {@code i} and a model, the statistic is the logit-scaled
+ * shadow models was trained with the original recipe with a seeded half of the audited examples,
+ * in complementary pairs, so every example was IN (trained on) for exactly half of them and OUT
+ * for the other half. For an example {@code i} and a model, the statistic is the logit-scaled
  * true-label confidence {@code φ = log(p) − log(1 − p)}. With {@code μ_in(i)}, {@code μ_out(i)}
  * the means of {@code φ} over the IN and OUT shadows and {@code σ_in}, {@code σ_out} the pooled
  * ("fixed variance", for few shadows) standard deviations over every example, the score of a

@@ -37,12 +37,12 @@ import java.util.Optional;
 /**
  * {@code audit}: a per-example privacy audit of an unlearned model ({@code audit.model}) on the
  * forget set of the settings' scenario. {@code audit.shadows} shadow models, each trained from
- * scratch with the original recipe on a seeded half of the training data, one per Spark task
+ * scratch with the original recipe on the retain set and a seeded half of the forget set, one per Spark task
  * ({@link ShadowModels}), give every forget record the logit-scaled confidence of models that did
  * and did not train on it; the audited model's records are scored against both
  * ({@link MembershipLikelihood}) and the rate that looks trained on is compared with what models
- * that never saw them show. Shadows are cached by the training settings and the original's
- * configuration, so a second audit (another method, another scenario) reuses them. Publishes
+ * that never saw them show. Shadows are cached by the training settings, the original's
+ * configuration and the forget set, so auditing a second method on the same forget set reuses them. Publishes
  * {@code report.json}, {@code report.html}, {@code manifest.json} and {@code _SUCCESS}.
  */
 public final class AuditCommand {
@@ -110,8 +110,14 @@ public final class AuditCommand {
     /** The shadows: every cached one read, the missing ones trained in one Spark job and cached. */
     private static List<NetworkSnapshot> shadows(JavaSparkContext sc, Settings settings, Net original, Stage retrain,
                                                  Shard all, long seed, int k) {
+        StringBuilder ids = new StringBuilder();
+        for (int i = 0; i < all.size(); i++) {
+            if (all.forget(i)) {
+                ids.append(all.id(i)).append('\n');
+            }
+        }
         String dir = settings.get(JobSettings.AUDIT_SHADOW_DIR).orElseGet(() -> ModelPaths.shadows(settings,
-                original.config().json(), seed));
+                original.config().json(), shortHash(ids.toString()), seed));
         NetworkSnapshot[] got = new NetworkSnapshot[k];
         List<Integer> missing = new ArrayList<>();
         for (int s = 0; s < k; s++) {
@@ -122,8 +128,8 @@ public final class AuditCommand {
                 missing.add(s);
             }
         }
-        LOG.info("audit: {} of {} shadow models cached in {}; training {} (about {} records each, {} epochs), one per task",
-                k - missing.size(), k, dir, missing.size(), all.size() / 2, retrain.plan().epochs());
+        LOG.info("audit: {} of {} shadow models cached in {}; training {} (the retain set and half of the forget set"
+                + " each, {} epochs), one per task", k - missing.size(), k, dir, missing.size(), retrain.plan().epochs());
         if (!missing.isEmpty()) {
             long t0 = System.nanoTime();
             List<NetworkSnapshot> trained = ShadowModels.train(sc, retrain.start(), all, retrain.plan(), seed, missing);

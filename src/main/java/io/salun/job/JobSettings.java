@@ -138,11 +138,11 @@ public final class JobSettings {
             "audit: the unlearned model to audit (a DL4J model.zip, e.g. an unlearn run's), on the forget set of the"
                     + " forget.* settings and seed"));
     public static final Setting<Integer> AUDIT_SHADOWS = C.add(Setting.integer("audit.shadows", 8, 4, 10_000,
-            "audit: shadow models, each trained with the original recipe on a seeded half of the training data, one"
-                    + " per Spark task, in complementary pairs (even, >= 4)"));
+            "audit: shadow models, each trained with the original recipe on the retain set and a seeded half of the"
+                    + " forget set, one per Spark task, in complementary pairs (even, >= 4)"));
     public static final Setting<Optional<String>> AUDIT_SHADOW_DIR = C.add(Setting.optionalString("audit.shadow-dir",
             "audit: where the shadow models are cached (Hadoop URI); empty: work/models/shadows-<arch>-<training key>-"
-                    + "<original's configuration>-s<seed>"));
+                    + "<original's configuration>-<forget set>-s<seed>"));
     public static final Setting<Integer> EVAL_BATCH = C.add(Setting.integer("eval.batch", 500, 1, 1_000_000,
             "minibatch size of inference"));
 

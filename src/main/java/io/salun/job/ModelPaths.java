@@ -20,11 +20,11 @@ final class ModelPaths {
 
     /**
      * Where the privacy audit caches its shadow models: they follow the training recipe, the
-     * original's configuration (Retrain's initial weights) and the seed of their halves.
+     * original's configuration (Retrain's initial weights), the forget set (its halves) and the seed.
      */
-    static String shadows(Settings settings, String originalConfigJson, long seed) {
+    static String shadows(Settings settings, String originalConfigJson, String forgetSetKey, long seed) {
         return "work/models/shadows-" + settings.get(JobSettings.MODEL_ARCH) + "-" + trainingKey(settings) + "-"
-                + AuditCommand.shortHash(originalConfigJson) + "-s" + seed;
+                + AuditCommand.shortHash(originalConfigJson) + "-" + forgetSetKey + "-s" + seed;
     }
 
     /** The diffusion model: {@code diffusion.model}, or a cache keyed by the diffusion training settings. */

@@ -35,7 +35,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The privacy audit: shadow models trained side by side in one Spark job equal the same models
- * trained one by one, every record is IN for exactly half of them, and the audit command on the
+ * trained one by one, every forget record is IN for exactly half of them and every retain record
+ * for all, and the audit command on the
  * slice publishes per-example scores, caches its shadows and reuses them for a second model.
  */
 class PrivacyAuditSparkTest {
@@ -80,16 +81,24 @@ class PrivacyAuditSparkTest {
                 assertEquals(Float.floatToRawIntBits(alone[i]), Float.floatToRawIntBits(inJob[i]), "shadow " + k + " " + i);
             }
         }
-        // complementary pairs: every record is in exactly one shadow of each pair, the halves differ between pairs
+        // complementary pairs over the forget set: every forget record is in exactly one shadow of each pair, the
+        // halves differ between pairs, and every retain record is in every shadow
+        Shard many = RandomShards.of(2000, 4, 3, 6L, 0, 1, 2);   // 1000 forget rows
         int differ = 0;
-        for (int i = 0; i < all.size(); i++) {
-            long id = all.id(i);
-            assertTrue(ShadowHalves.trainsOn(21L, 0, id) != ShadowHalves.trainsOn(21L, 1, id));
-            assertTrue(ShadowHalves.trainsOn(21L, 2, id) != ShadowHalves.trainsOn(21L, 3, id));
-            differ += ShadowHalves.trainsOn(21L, 0, id) != ShadowHalves.trainsOn(21L, 2, id) ? 1 : 0;
+        for (int i = 0; i < many.size(); i++) {
+            long id = many.id(i);
+            if (many.forget(i)) {
+                assertTrue(ShadowHalves.trainsOn(21L, 0, id) != ShadowHalves.trainsOn(21L, 1, id));
+                assertTrue(ShadowHalves.trainsOn(21L, 2, id) != ShadowHalves.trainsOn(21L, 3, id));
+                differ += ShadowHalves.trainsOn(21L, 0, id) != ShadowHalves.trainsOn(21L, 2, id) ? 1 : 0;
+            }
         }
-        assertTrue(differ > 30 && differ < 90, differ + " of 120 records differ between the pairs' halves");
-        assertEquals(all.size(), ShadowHalves.half(all, 21L, 0).size() + ShadowHalves.half(all, 21L, 1).size());
+        assertTrue(differ > 430 && differ < 570, differ + " of 1000 forget records differ between the pairs' halves");
+        Shard a = ShadowHalves.half(many, 21L, 0);
+        Shard b = ShadowHalves.half(many, 21L, 1);
+        assertEquals(1000, a.size() - a.forgetCount());
+        assertEquals(1000, b.size() - b.forgetCount());
+        assertEquals(1000, a.forgetCount() + b.forgetCount());
     }
 
     @Test
