@@ -27,11 +27,29 @@ public final class ShadowHalves {
         return !all.forget(row) || trainsOn(seed, shadow, all.id(row));
     }
 
+    /**
+     * The rows shadow {@code shadow} trains on (Dr and its half of Df) as {@code partitions} shards, a
+     * record's shard drawn from its ID, as the engine would train them over that many partitions.
+     */
+    public static java.util.List<Shard> partitions(Shard all, long seed, int shadow, int partitions) {
+        Shard half = half(all, seed, shadow);
+        java.util.List<Shard> out = new java.util.ArrayList<>();
+        for (int p = 0; p < partitions; p++) {
+            int part = p;
+            out.add(select(half, row -> Seeds.uniform(Seeds.derive(seed, "shadow-partition", half.id(row)), partitions) == part));
+        }
+        return out;
+    }
+
     /** The rows of {@code all} shadow {@code shadow} trains on (Dr and its half of Df), in their order, flags kept. */
     public static Shard half(Shard all, long seed, int shadow) {
+        return select(all, row -> trainsOn(all, row, seed, shadow));
+    }
+
+    private static Shard select(Shard all, java.util.function.IntPredicate keep) {
         int n = 0;
         for (int i = 0; i < all.size(); i++) {
-            n += trainsOn(all, i, seed, shadow) ? 1 : 0;
+            n += keep.test(i) ? 1 : 0;
         }
         int d = all.featureLength();
         long[] ids = new long[n];
@@ -40,7 +58,7 @@ public final class ShadowHalves {
         float[] features = new float[n * d];
         int j = 0;
         for (int i = 0; i < all.size(); i++) {
-            if (trainsOn(all, i, seed, shadow)) {
+            if (keep.test(i)) {
                 ids[j] = all.id(i);
                 labels[j] = all.label(i);
                 forget[j] = all.forget(i);

@@ -14,7 +14,7 @@ import java.util.List;
  * Spark wiring of the audit's shadow models: model parallelism, not data parallelism. The whole
  * training set is broadcast once; each task trains one shadow from {@code start} with the original
  * recipe ({@code plan}, as Retrain) on the retain set and its half of the forget set
- * ({@link ShadowHalves}) in one process
+ * ({@link ShadowHalves}), split as the engine's partitions, in one process
  * ({@link LocalTraining}) and returns its parameters. A shadow's stage is {@code shadow-k}, so its
  * data order is its own and a retried or relocated task trains the same bits.
  */
@@ -31,24 +31,27 @@ public final class ShadowModels {
     }
 
     /** Shadow {@code k} trained in this process: what each task of {@link #train} does. */
-    public static NetworkSnapshot trainOne(NetworkSnapshot start, Shard all, ParameterAveraging.Plan plan, long seed, int k) {
+    public static NetworkSnapshot trainOne(NetworkSnapshot start, Shard all, ParameterAveraging.Plan plan, long seed,
+                                           int partitions, int k) {
         long t0 = System.nanoTime();
-        Shard half = ShadowHalves.half(all, seed, k);
-        NetworkSnapshot trained = LocalTraining.train(start, half, plan(plan, k));
-        LOG.info("audit: shadow {} trained on {} records, {} epochs, in {} s", k, half.size(), plan.epochs(),
+        List<Shard> shards = ShadowHalves.partitions(all, seed, k, partitions);
+        NetworkSnapshot trained = LocalTraining.train(start, shards, plan(plan, k));
+        LOG.info("audit: shadow {} trained on {} records as {} partitions, {} epochs, in {} s", k,
+                shards.stream().mapToInt(Shard::size).sum(), partitions, plan.epochs(),
                 String.format("%.1f", (System.nanoTime() - t0) / 1e9));
         return new NetworkSnapshot(start.config(), trained.parameters(), new float[0], trained.iteration(), trained.epoch());
     }
 
     /** The shadows {@code shadows} trained in one Spark job, one task each, in the order given. */
     public static List<NetworkSnapshot> train(JavaSparkContext sc, NetworkSnapshot start, Shard all,
-                                              ParameterAveraging.Plan plan, long seed, List<Integer> shadows) {
+                                              ParameterAveraging.Plan plan, long seed, int partitions,
+                                              List<Integer> shadows) {
         Broadcast<Shard> data = sc.broadcast(all);
         Broadcast<NetworkSnapshot> from = sc.broadcast(start);
         try {
             List<NetworkSnapshot> out = new ArrayList<>();
             for (float[] p : sc.parallelize(shadows, shadows.size())
-                    .map(k -> trainOne(from.value(), data.value(), plan, seed, k).parameters()).collect()) {
+                    .map(k -> trainOne(from.value(), data.value(), plan, seed, partitions, k).parameters()).collect()) {
                 out.add(new NetworkSnapshot(start.config(), p, new float[0], 0, 0));
             }
             return out;

@@ -116,8 +116,9 @@ public final class AuditCommand {
                 ids.append(all.id(i)).append('\n');
             }
         }
+        int partitions = retrain.data().getNumPartitions();
         String dir = settings.get(JobSettings.AUDIT_SHADOW_DIR).orElseGet(() -> ModelPaths.shadows(settings,
-                original.config().json(), shortHash(ids.toString()), seed));
+                original.config().json(), shortHash(ids.toString()), partitions, seed));
         NetworkSnapshot[] got = new NetworkSnapshot[k];
         List<Integer> missing = new ArrayList<>();
         for (int s = 0; s < k; s++) {
@@ -132,7 +133,8 @@ public final class AuditCommand {
                 + " each, {} epochs), one per task", k - missing.size(), k, dir, missing.size(), retrain.plan().epochs());
         if (!missing.isEmpty()) {
             long t0 = System.nanoTime();
-            List<NetworkSnapshot> trained = ShadowModels.train(sc, retrain.start(), all, retrain.plan(), seed, missing);
+            List<NetworkSnapshot> trained = ShadowModels.train(sc, retrain.start(), all, retrain.plan(), seed,
+                    partitions, missing);
             LOG.info("audit: trained {} shadow models in {} s", missing.size(),
                     String.format("%.1f", (System.nanoTime() - t0) / 1e9));
             for (int j = 0; j < missing.size(); j++) {

@@ -142,7 +142,7 @@ public final class JobSettings {
                     + " forget set, one per Spark task, in complementary pairs (even, >= 4)"));
     public static final Setting<Optional<String>> AUDIT_SHADOW_DIR = C.add(Setting.optionalString("audit.shadow-dir",
             "audit: where the shadow models are cached (Hadoop URI); empty: work/models/shadows-<arch>-<training key>-"
-                    + "<original's configuration>-<forget set>-s<seed>"));
+                    + "<original's configuration>-<forget set>-p<partitions>-s<seed>"));
     public static final Setting<Integer> EVAL_BATCH = C.add(Setting.integer("eval.batch", 500, 1, 1_000_000,
             "minibatch size of inference"));
 

@@ -20,11 +20,12 @@ final class ModelPaths {
 
     /**
      * Where the privacy audit caches its shadow models: they follow the training recipe, the
-     * original's configuration (Retrain's initial weights), the forget set (its halves) and the seed.
+     * original's configuration (Retrain's initial weights), the forget set (its halves), the
+     * partitions they are trained as, and the seed.
      */
-    static String shadows(Settings settings, String originalConfigJson, String forgetSetKey, long seed) {
+    static String shadows(Settings settings, String originalConfigJson, String forgetSetKey, int partitions, long seed) {
         return "work/models/shadows-" + settings.get(JobSettings.MODEL_ARCH) + "-" + trainingKey(settings) + "-"
-                + AuditCommand.shortHash(originalConfigJson) + "-" + forgetSetKey + "-s" + seed;
+                + AuditCommand.shortHash(originalConfigJson) + "-" + forgetSetKey + "-p" + partitions + "-s" + seed;
     }
 
     /** The diffusion model: {@code diffusion.model}, or a cache keyed by the diffusion training settings. */

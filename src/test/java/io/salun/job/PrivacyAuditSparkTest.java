@@ -72,9 +72,9 @@ class PrivacyAuditSparkTest {
         NetworkSnapshot start = NetworkSnapshot.of(conf.init(0, 0));
         ParameterAveraging.Plan plan = new ParameterAveraging.Plan("retrain", 3, 16, 4, 3, 21L, DataOrder.MIXED,
                 Labelling.trueLabels(), new GradientTerm.None(), 2);
-        List<NetworkSnapshot> together = ShadowModels.train(sc, start, all, plan, 21L, List.of(0, 1, 2, 3));
+        List<NetworkSnapshot> together = ShadowModels.train(sc, start, all, plan, 21L, 2, List.of(0, 1, 2, 3));
         for (int k = 0; k < 4; k++) {
-            float[] alone = ShadowModels.trainOne(start, all, plan, 21L, k).parameters();
+            float[] alone = ShadowModels.trainOne(start, all, plan, 21L, 2, k).parameters();
             float[] inJob = together.get(k).parameters();
             assertEquals(alone.length, inJob.length);
             for (int i = 0; i < alone.length; i++) {
@@ -99,6 +99,28 @@ class PrivacyAuditSparkTest {
         assertEquals(1000, a.size() - a.forgetCount());
         assertEquals(1000, b.size() - b.forgetCount());
         assertEquals(1000, a.forgetCount() + b.forgetCount());
+    }
+
+    /** A shadow is trained as the engine trains Retrain: one process over P shards gives the engine's P-partition bits. */
+    @Test
+    void localTrainingOverShardsEqualsTheEngineOverPartitions() {
+        JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        List<Shard> shards = List.of(RandomShards.of(70, 16, 3, 5L, 0, 2, 10), RandomShards.of(55, 16, 3, 6L, 1, 2, 10));
+        NetworkConfig conf = NetworkConfig.of(Architecture.MLP.configuration(4, 4, 3, 9L,
+                new Optimizer("sgd", 0.05, 0.9, 5e-4, 0)));
+        NetworkSnapshot start = NetworkSnapshot.of(conf.init(0, 0));
+        ParameterAveraging.Plan plan = new ParameterAveraging.Plan("retrain", 2, 16, 2, 3, 21L, DataOrder.MIXED,
+                Labelling.trueLabels(), new GradientTerm.None(), 2);
+        float[] engine = ParameterAveraging.train(sc, start, sc.parallelize(shards, 2), plan, java.util.Optional.empty(),
+                java.util.Optional.empty()).network().parameters();
+        float[] local = io.salun.train.LocalTraining.train(start, shards, plan).parameters();
+        assertEquals(engine.length, local.length);
+        int moved = 0;
+        for (int i = 0; i < engine.length; i++) {
+            assertEquals(Float.floatToRawIntBits(engine[i]), Float.floatToRawIntBits(local[i]), "parameter " + i);
+            moved += engine[i] != start.parameters()[i] ? 1 : 0;
+        }
+        assertTrue(moved > engine.length / 2);
     }
 
     @Test
