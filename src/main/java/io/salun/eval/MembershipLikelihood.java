@@ -64,9 +64,30 @@ public final class MembershipLikelihood {
         return Math.log(q) - Math.log1p(-q);
     }
 
-    /** The scores {@code s} of a target model's statistics {@code target[i]}, against every shadow. */
+    /**
+     * The scores {@code s} of a target model's statistics {@code target[i]}: against every set of
+     * {@code K − 1} shadows in turn, averaged, so a target is scored exactly as the calibration
+     * scores each shadow (against the other {@code K − 1}); against all {@code K} the means would be
+     * less noisy than the calibration's and the rates not comparable.
+     */
     public double[] scores(double[] target) {
-        return scores(target, -1);
+        double[] mean = new double[n];
+        for (int left = 0; left < k; left++) {
+            double[] s = scores(target, left);
+            for (int i = 0; i < n; i++) {
+                mean[i] += s[i] / k;
+            }
+        }
+        return mean;
+    }
+
+    /** The rate of "looks trained on" of a target, over its {@code K} leave-one-out scorings (as the calibration's rates). */
+    public double targetRate(double[] target) {
+        double sum = 0;
+        for (int left = 0; left < k; left++) {
+            sum += rate(scores(target, left));
+        }
+        return sum / k;
     }
 
     /** The scores against every shadow but {@code leftOut} (−1: none). */

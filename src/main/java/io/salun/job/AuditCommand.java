@@ -90,11 +90,11 @@ public final class AuditCommand {
                     }
                 }
                 MembershipLikelihood test = new MembershipLikelihood(phi, in);
-                double[] scores = test.scores(statistic(target, forget, c.task().classes()));
-                double[] originalScores = test.scores(statistic(c.original(), forget, c.task().classes()));
+                double[] targetPhi = statistic(target, forget, c.task().classes());
+                double[] originalPhi = statistic(c.original(), forget, c.task().classes());
                 MembershipLikelihood.Calibration cal = test.calibration();
-                Report report = report(spec, audited, k, forget.size(), scores, originalScores, cal,
-                        Provenance.of(settings, sc, started));
+                Report report = report(spec, audited, k, forget.size(), test.scores(targetPhi), test.targetRate(targetPhi),
+                        test.scores(originalPhi), test.targetRate(originalPhi), cal, Provenance.of(settings, sc, started));
                 out.writeReport(report);
                 c.manifest().put("audited", audited);
                 out.writeManifest(c.manifest());
@@ -160,10 +160,9 @@ public final class AuditCommand {
         return phi;
     }
 
-    private static Report report(ForgetSpec spec, String audited, int k, int n, double[] scores, double[] original,
-                                 MembershipLikelihood.Calibration cal, Provenance provenance) {
-        double rate = MembershipLikelihood.rate(scores);
-        double originalRate = MembershipLikelihood.rate(original);
+    private static Report report(ForgetSpec spec, String audited, int k, int n, double[] scores, double rate,
+                                 double[] original, double originalRate, MembershipLikelihood.Calibration cal,
+                                 Provenance provenance) {
         double fpr = cal.falsePositiveRate();
         double tpr = cal.truePositiveRate();
         boolean same = MembershipLikelihood.indistinguishable(rate, n, fpr, cal.outScores().length);

