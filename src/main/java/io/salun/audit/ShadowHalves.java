@@ -36,36 +36,13 @@ public final class ShadowHalves {
         java.util.List<Shard> out = new java.util.ArrayList<>();
         for (int p = 0; p < partitions; p++) {
             int part = p;
-            out.add(select(half, row -> Seeds.uniform(Seeds.derive(seed, "shadow-partition", half.id(row)), partitions) == part));
+            out.add(half.select(row -> Seeds.uniform(Seeds.derive(seed, "shadow-partition", half.id(row)), partitions) == part));
         }
         return out;
     }
 
     /** The rows of {@code all} shadow {@code shadow} trains on (Dr and its half of Df), in their order, flags kept. */
     public static Shard half(Shard all, long seed, int shadow) {
-        return select(all, row -> trainsOn(all, row, seed, shadow));
-    }
-
-    private static Shard select(Shard all, java.util.function.IntPredicate keep) {
-        int n = 0;
-        for (int i = 0; i < all.size(); i++) {
-            n += keep.test(i) ? 1 : 0;
-        }
-        int d = all.featureLength();
-        long[] ids = new long[n];
-        int[] labels = new int[n];
-        boolean[] forget = new boolean[n];
-        float[] features = new float[n * d];
-        int j = 0;
-        for (int i = 0; i < all.size(); i++) {
-            if (keep.test(i)) {
-                ids[j] = all.id(i);
-                labels[j] = all.label(i);
-                forget[j] = all.forget(i);
-                all.copyFeatures(i, features, j * d);
-                j++;
-            }
-        }
-        return new Shard(ids, labels, forget, features, d);
+        return all.select(row -> trainsOn(all, row, seed, shadow));
     }
 }

@@ -70,6 +70,29 @@ public final class Shard implements Serializable {
                 Arrays.copyOf(features, n * d), d);
     }
 
+    /** The rows {@code keep} accepts, in their order, as a new shard (ids, labels, flags and features copied). */
+    public Shard select(java.util.function.IntPredicate keep) {
+        int n = 0;
+        for (int i = 0; i < size(); i++) {
+            n += keep.test(i) ? 1 : 0;
+        }
+        long[] outIds = new long[n];
+        int[] outLabels = new int[n];
+        boolean[] outForget = new boolean[n];
+        float[] outFeatures = new float[n * featureLength];
+        int j = 0;
+        for (int i = 0; i < size(); i++) {
+            if (keep.test(i)) {
+                outIds[j] = ids[i];
+                outLabels[j] = labels[i];
+                outForget[j] = forget[i];
+                System.arraycopy(features, i * featureLength, outFeatures, j * featureLength, featureLength);
+                j++;
+            }
+        }
+        return new Shard(outIds, outLabels, outForget, outFeatures, featureLength);
+    }
+
     public int size() {
         return ids.length;
     }

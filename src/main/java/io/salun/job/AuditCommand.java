@@ -23,12 +23,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -77,7 +74,7 @@ public final class AuditCommand {
                 }
                 long seed = c.inputs().seed();
                 Shard all = sortedById(c.inputs().all().collect());
-                Shard forget = forgetRows(all);
+                Shard forget = all.select(all::forget);
                 Stage retrain = Unlearning.stage(Method.RETRAIN, Optional.empty(), Recipes.training(settings), c.inputs());
                 List<NetworkSnapshot> shadows = shadows(sc, settings, c.original(), retrain, all, seed, k);
 
@@ -118,7 +115,7 @@ public final class AuditCommand {
         }
         int partitions = retrain.data().getNumPartitions();
         String dir = settings.get(JobSettings.AUDIT_SHADOW_DIR).orElseGet(() -> ModelPaths.shadows(settings,
-                original.config().json(), shortHash(ids.toString()), partitions, seed));
+                original.config().json(), ModelPaths.shortHash(ids.toString()), partitions, seed));
         NetworkSnapshot[] got = new NetworkSnapshot[k];
         List<Integer> missing = new ArrayList<>();
         for (int s = 0; s < k; s++) {
@@ -252,38 +249,5 @@ public final class AuditCommand {
             System.arraycopy(features, from * d, sFeatures, i * d, d);
         }
         return new Shard(sIds, sLabels, sForget, sFeatures, d);
-    }
-
-    /** The forget rows of {@code all}, in its order. */
-    static Shard forgetRows(Shard all) {
-        List<Integer> rows = new ArrayList<>();
-        for (int i = 0; i < all.size(); i++) {
-            if (all.forget(i)) {
-                rows.add(i);
-            }
-        }
-        int d = all.featureLength();
-        long[] ids = new long[rows.size()];
-        int[] labels = new int[rows.size()];
-        boolean[] forget = new boolean[rows.size()];
-        float[] features = new float[rows.size() * d];
-        for (int j = 0; j < rows.size(); j++) {
-            int i = rows.get(j);
-            ids[j] = all.id(i);
-            labels[j] = all.label(i);
-            forget[j] = true;
-            all.copyFeatures(i, features, j * d);
-        }
-        return new Shard(ids, labels, forget, features, d);
-    }
-
-    /** First 12 hex digits of the SHA-256 of {@code text}. */
-    static String shortHash(String text) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
-                    .digest(text.getBytes(StandardCharsets.UTF_8))).substring(0, 12);
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
     }
 }

@@ -25,7 +25,7 @@ final class ModelPaths {
      */
     static String shadows(Settings settings, String originalConfigJson, String forgetSetKey, int partitions, long seed) {
         return "work/models/shadows-" + settings.get(JobSettings.MODEL_ARCH) + "-" + trainingKey(settings) + "-"
-                + AuditCommand.shortHash(originalConfigJson) + "-" + forgetSetKey + "-p" + partitions + "-s" + seed;
+                + shortHash(originalConfigJson) + "-" + forgetSetKey + "-p" + partitions + "-s" + seed;
     }
 
     /** The diffusion model: {@code diffusion.model}, or a cache keyed by the diffusion training settings. */
@@ -49,8 +49,13 @@ final class ModelPaths {
                 text.append(s.key()).append('=').append(settings.effective().get(s.key())).append('\n');
             }
         }
+        return shortHash(text.toString());
+    }
+
+    /** First 12 hex digits of the SHA-256 of {@code text}. */
+    static String shortHash(String text) {
         try {
-            byte[] digest = MessageDigest.getInstance("SHA-256").digest(text.toString().getBytes(StandardCharsets.UTF_8));
+            byte[] digest = MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
             return HexFormat.of().formatHex(digest).substring(0, 12);
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
