@@ -92,6 +92,10 @@ public final class BenchmarkCommand {
                         + name + "'");
             }
             Method method = Method.parse(id);
+            if (method == Method.SFRON && masked) {
+                throw new InvalidInputException("benchmark.methods: sfron masks its forget steps with its own Fisher-ratio"
+                        + " mask (unlearn.sfron-threshold) and trains every weight on Dr; found '" + name + "'");
+            }
             entries.add(new Entry(method, masked || method.alwaysMasked(), Optional.of(keys),
                     Optional.of(JobSettings.BENCHMARK_CLASS_KEYS.get(id))));
         }
@@ -243,6 +247,7 @@ public final class BenchmarkCommand {
         private final BenchmarkReport.Baseline baseline;
         private final JavaSparkContext sc;
         private Optional<SelectiveDampening.Importances> importances = Optional.empty();
+        private final Map<Double, Unlearning.SfrOnMask> sfronMasks = new HashMap<>();
 
         Seeded(JavaSparkContext sc, long seed, RunSetup.Classification c, Optional<Bitset> mask,
                BenchmarkReport.Baseline baseline) {
@@ -275,6 +280,11 @@ public final class BenchmarkCommand {
                 importances = Optional.of(Unlearning.importances(sc, c.inputs()));
             }
             return importances.get();
+        }
+
+        /** SFR-on's Fisher-ratio mask at {@code threshold} for this seed, computed on first use. */
+        Unlearning.SfrOnMask sfronMask(double threshold) {
+            return sfronMasks.computeIfAbsent(threshold, t -> Unlearning.sfronMask(sc, c.inputs(), t));
         }
     }
 
@@ -335,7 +345,10 @@ public final class BenchmarkCommand {
             String scope = entry.label() + "@" + p.lr() + (p.epochs() == settings.get(entry.training().epochs()) ? ""
                     : "x" + p.epochs());
             io.salun.unlearn.Recipe recipe = Recipes.unlearning(settings, p.lr(), p.epochs());
-            Stage stage = Unlearning.stage(entry.method(), m, recipe, s.c().inputs()).scoped(scope);
+            Optional<Unlearning.SfrOnMask> forgetMask = entry.method() == Method.SFRON
+                    ? Optional.of(s.sfronMask(recipe.sfron().threshold())) : Optional.empty();
+            Stage stage = (forgetMask.isPresent() ? Unlearning.sfron(forgetMask.get(), recipe, s.c().inputs())
+                    : Unlearning.stage(entry.method(), m, recipe, s.c().inputs())).scoped(scope);
             List<Map.Entry<Stage, TrialOutcome<Metrics>>> earlier = done.computeIfAbsent(s.seed(), k -> new ArrayList<>());
             Optional<Map.Entry<Stage, TrialOutcome<Metrics>>> prefix = earlier.stream()
                     .filter(e -> stage.continues(e.getKey()))
@@ -346,6 +359,8 @@ public final class BenchmarkCommand {
                 TrialOutcome<Metrics> o = entry.method() == Method.SCRUB
                         ? run.train(stage, after -> Unlearning.scrubMinSteps(stage, after, recipe, s.c().inputs()))
                         : run.train(stage, prefix);
+                // SFR-on's mask is its own work, once per seed: every point counts it, as SSD's importances
+                o = o.plusSeconds(forgetMask.map(Unlearning.SfrOnMask::seconds).orElse(0.0));
                 if (entry.method() != Method.SCRUB) {
                     earlier.add(Map.entry(stage, o));
                 }

@@ -94,12 +94,13 @@ public final class JobSettings {
             "minibatch size of the gradient pass (does not change the sum)"));
 
     public static final Setting<String> UNLEARN_METHOD = C.add(Setting.oneOf("unlearn.method", "salun",
-            List.of("salun", "rl", "ft", "ga", "l1-sparse", "neggrad+", "ssd", "scrub", "retrain"),
+            List.of("salun", "rl", "ft", "ga", "l1-sparse", "neggrad+", "ssd", "scrub", "sfron", "retrain"),
             "salun: random labels under the saliency mask; rl: random labels; ft: fine-tune on Dr; ga: gradient"
                     + " ascent on Df; l1-sparse: ft with a decaying l1 penalty; neggrad+: descend on Dr and ascend on"
                     + " Df in each minibatch (unlearn.neggrad-beta); ssd: no training, dampen the parameters far more"
                     + " important to Df than to D (unlearn.ssd-alpha, unlearn.ssd-lambda); scrub: a student from the"
-                    + " original moves away from it (the teacher) on Df and stays close on Dr (unlearn.scrub-*); retrain:"
+                    + " original moves away from it (the teacher) on Df and stays close on Dr (unlearn.scrub-*); sfron:"
+                    + " fine-tune on Dr with a masked, clipped ascent step on Df every few steps (unlearn.sfron-*); retrain:"
                     + " from scratch on Dr (train.*)"));
     public static final Setting<Boolean> UNLEARN_MASK = C.add(Setting.bool("unlearn.mask", false,
             "run rl, ft, ga or l1-sparse under the saliency mask too (salun always is)"));
@@ -125,6 +126,23 @@ public final class JobSettings {
             io.salun.unlearn.Recipe.Scrub.DEFAULT.maxEpochs(), 1, 1_000_000, "scrub: the first this many epochs begin"
                     + " with a max-step pass over Df (ascending on the KL divergence); later epochs are min-steps on Dr"
                     + " alone (official msteps: 3)"));
+    public static final Setting<Double> UNLEARN_SFRON_ALPHA = C.add(Setting.decimal("unlearn.sfron-alpha",
+            io.salun.unlearn.Recipe.SfrOn.DEFAULT.alpha(), Interval.greaterThan(0), "sfron: initial scale of the forget"
+                    + " steps' ascent loss, annealed to 0 by a cosine over the stage's steps (official forget_alpha: 25)"));
+    public static final Setting<Double> UNLEARN_SFRON_LAMBDA = C.add(Setting.decimal("unlearn.sfron-lambda",
+            io.salun.unlearn.Recipe.SfrOn.DEFAULT.lambda(), Interval.atLeast(0), "sfron: exponent of the adaptive"
+                    + " ascent; a forget record's weight is proportional to 1/loss^lambda (official lambd: 0.5; 0: plain"
+                    + " ascent)"));
+    public static final Setting<Double> UNLEARN_SFRON_MAX_NORM = C.add(Setting.decimal("unlearn.sfron-max-norm",
+            io.salun.unlearn.Recipe.SfrOn.DEFAULT.maxNorm(), Interval.greaterThan(0), "sfron: the forget steps' mean"
+                    + " gradient is clipped to this L2 norm after masking (official max_norm: 7)"));
+    public static final Setting<Integer> UNLEARN_SFRON_FORGET_EVERY = C.add(Setting.integer("unlearn.sfron-forget-every",
+            io.salun.unlearn.Recipe.SfrOn.DEFAULT.forgetEvery(), 1, 1_000_000, "sfron: a forget step precedes every this"
+                    + " many steps on Dr (official forget_freq: 5)"));
+    public static final Setting<Double> UNLEARN_SFRON_THRESHOLD = C.add(Setting.decimal("unlearn.sfron-threshold",
+            io.salun.unlearn.Recipe.SfrOn.DEFAULT.threshold(), Interval.greaterThan(0), "sfron: a weight is in the"
+                    + " forget steps' mask when its Fisher information on Df is at least this many times that on Dr"
+                    + " (official th, gamma in the paper: 1)"));
     /** The unlearning stage of unlearn (and the benchmark's methods, beside their own learning rates and epochs). */
     public static final StageSettings UNLEARN = StageSettings.declare(C, StageSettings.of("unlearn", "unlearn")
             .epochs(3).batch(64).localSteps(4).optimizer("sgd").lr(0.05).momentum(0.9).weightDecay(5e-4)
@@ -218,7 +236,7 @@ public final class JobSettings {
             "benchmark: comma-separated scenarios (random10, class0, class3+5, ids), each benchmarked in turn;"
                     + " current: the one forget.* describes"));
     public static final Setting<String> BENCHMARK_METHODS = C.add(Setting.string("benchmark.methods",
-            "ft,ga,rl,l1-sparse,salun,neggrad+,ssd,scrub", "benchmark: methods compared with Retrain; append +mask for a masked"
+            "ft,ga,rl,l1-sparse,salun,neggrad+,ssd,scrub,sfron", "benchmark: methods compared with Retrain; append +mask for a masked"
                     + " variant (e.g. ga+mask)"));
     public static final Setting<Boolean> BENCHMARK_SWEEP = C.add(Setting.bool("benchmark.sweep", false,
             "benchmark: try every point (learning rate x epochs) of benchmark.<method>.lr-grid and epochs-grid on"
@@ -264,6 +282,7 @@ public final class JobSettings {
             {"salun", 0.05, 3, "0.02,0.05,0.1"},
             {"neggrad+", 0.01, 3, "0.003,0.01,0.03"},
             {"scrub", 0.001, 3, "0.0003,0.001,0.003"},
+            {"sfron", 0.01, 3, "0.003,0.01,0.03"},
         };
         for (Object[] d : defaults) {
             String m = (String) d[0];

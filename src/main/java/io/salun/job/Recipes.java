@@ -28,7 +28,10 @@ final class Recipes {
                 DataOrder.parse(s.get(JobSettings.UNLEARN_ORDER)), s.get(JobSettings.UNLEARN_EXCLUDE_TRUE_LABEL),
                 s.get(JobSettings.UNLEARN_L1_ALPHA), schedule(s, JobSettings.UNLEARN.lrSchedule()),
                 s.get(JobSettings.UNLEARN_NEGGRAD_BETA), new Recipe.Scrub(s.get(JobSettings.UNLEARN_SCRUB_ALPHA),
-                        s.get(JobSettings.UNLEARN_SCRUB_GAMMA), s.get(JobSettings.UNLEARN_SCRUB_MAX_EPOCHS)));
+                        s.get(JobSettings.UNLEARN_SCRUB_GAMMA), s.get(JobSettings.UNLEARN_SCRUB_MAX_EPOCHS)),
+                new Recipe.SfrOn(s.get(JobSettings.UNLEARN_SFRON_ALPHA), s.get(JobSettings.UNLEARN_SFRON_LAMBDA),
+                        s.get(JobSettings.UNLEARN_SFRON_MAX_NORM), s.get(JobSettings.UNLEARN_SFRON_FORGET_EVERY),
+                        s.get(JobSettings.UNLEARN_SFRON_THRESHOLD)));
     }
 
     /** The schedule a stage's {@code lr-schedule} setting names (an error naming the key when malformed). */

@@ -68,6 +68,10 @@ public final class UnlearnCommand {
         if (method == Method.RETRAIN && masked) {
             throw new InvalidInputException("unlearn.mask: retrain trains every weight from scratch; found unlearn.mask=true");
         }
+        if (method == Method.SFRON && masked) {
+            throw new InvalidInputException("unlearn.mask: sfron masks its forget steps with its own Fisher-ratio mask"
+                    + " (unlearn.sfron-threshold) and trains every weight on Dr; found unlearn.mask=true");
+        }
         String label = Unlearning.label(method, masked);
         String modelPath = ModelPaths.original(settings);
         String output = settings.get(JobSettings.OUTPUT_DIR).orElseGet(() ->
@@ -87,6 +91,7 @@ public final class UnlearnCommand {
                         ? run.train(Unlearning.stage(method, mask, recipe, c.inputs()),
                                 after -> Unlearning.scrubMinSteps(Unlearning.stage(method, mask, recipe, c.inputs()), after,
                                         recipe, c.inputs()))
+                        : method == Method.SFRON ? sfron(sc, run, recipe, c.inputs())
                         : method.trains()
                         ? run.train(Unlearning.stage(method, mask, recipe, c.inputs()))
                         : run.apply(label, mask, 0, context -> Unlearning.dampen(new SelectiveDampening(
@@ -124,6 +129,13 @@ public final class UnlearnCommand {
                 return out.uri();
             });
         }
+    }
+
+    /** SFR-on: its Fisher-ratio mask, then its training; the outcome's time counts both. */
+    private static TrialOutcome<Metrics> sfron(JavaSparkContext sc, UnlearnRun<Metrics> run, Recipe recipe,
+                                               Unlearning.Inputs in) {
+        Unlearning.SfrOnMask forgetMask = Unlearning.sfronMask(sc, in, recipe.sfron().threshold());
+        return run.train(Unlearning.sfron(forgetMask, recipe, in)).plusSeconds(forgetMask.seconds());
     }
 
     private static void printTable(ForgetSpec spec, String method, Metrics before, Metrics after,

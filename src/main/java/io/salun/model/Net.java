@@ -169,6 +169,15 @@ public final class Net {
         }
     }
 
+    /**
+     * The labels of the step being fitted, as the output layer holds them while DL4J computes the
+     * gradient (for a listener's {@code onGradientCalculation}); null outside a step.
+     */
+    public INDArray labels() {
+        org.deeplearning4j.nn.api.Layer out = isGraph() ? graph.getOutputLayer(0) : stack.getOutputLayer();
+        return out instanceof org.deeplearning4j.nn.api.layers.IOutputLayer o ? o.getLabels() : null;
+    }
+
     /** The size of the current minibatch. */
     public int batchSize() {
         return isGraph() ? graph.batchSize() : stack.batchSize();

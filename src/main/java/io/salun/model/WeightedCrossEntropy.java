@@ -24,11 +24,40 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  * score. The per-example label mask is no way out: DL4J also multiplies the output layer's
  * pre-activations by it. NegGrad+ trains with this loss ({@code io.salun.train.SignedLabels}); the
  * published model gets its original loss back ({@link #restore}).
+ *
+ * <p><b>Adaptive ascent</b> (SFR-on, Huang et al., NeurIPS 2024: the official code's
+ * {@code AdaptiveLoss}): with exponent {@code λ > 0}, the rows of negative weight (the ascent rows)
+ * are reweighted by their own current loss, {@code w_i ← w_i · n_a·c_i / Σ_j c_j} with
+ * {@code c_i = 1/(ℓ_i^λ + 10⁻¹⁵)}, {@code ℓ_i = −log p_{i,y_i}} and the sum over the minibatch's
+ * {@code n_a} ascent rows ({@code c} is a constant of the step, as the official code detaches it):
+ * records the model already gets wrong are pushed less. The weights' mean stays {@code w}, so
+ * {@code λ = 0} is the plain weighted loss; rows of positive weight never change.
  */
 public final class WeightedCrossEntropy implements ILossFunction {
-    private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 2L;
     /** As {@link LossMCXENT}'s default: probabilities are clipped to [ε, 1 − ε] in the score. */
     private static final double CLIP = 1e-10;
+
+    /** λ of the adaptive ascent; 0: off. */
+    @org.nd4j.shade.jackson.annotation.JsonProperty("adaptiveLambda")
+    private double adaptiveLambda;
+
+    /** The plain weighted cross-entropy (no adaptive ascent). */
+    public WeightedCrossEntropy() {
+        this(0);
+    }
+
+    /** With adaptive ascent of exponent {@code adaptiveLambda} (≥ 0; 0 is off). */
+    public WeightedCrossEntropy(double adaptiveLambda) {
+        if (!(adaptiveLambda >= 0) || Double.isInfinite(adaptiveLambda)) {
+            throw new IllegalArgumentException("adaptive ascent: a finite exponent >= 0 expected, found " + adaptiveLambda);
+        }
+        this.adaptiveLambda = adaptiveLambda;
+    }
+
+    public double adaptiveLambda() {
+        return adaptiveLambda;
+    }
 
     @Override
     public double computeScore(INDArray labels, INDArray preOutput, IActivation activationFn, INDArray mask,
@@ -42,12 +71,13 @@ public final class WeightedCrossEntropy implements ILossFunction {
         return scoreArray(labels, preOutput, activationFn, mask).sum(true, 1).negi();
     }
 
-    private static INDArray scoreArray(INDArray labels, INDArray preOutput, IActivation activationFn, INDArray mask) {
+    private INDArray scoreArray(INDArray labels, INDArray preOutput, IActivation activationFn, INDArray mask) {
         requireSoftmax(activationFn);
         INDArray p = activationFn.getActivation(preOutput.dup(), true);
         Transforms.max(p, CLIP, false);
         Transforms.min(p, 1.0 - CLIP, false);
-        INDArray scores = Transforms.log(p, false).muli(labels);
+        INDArray logP = Transforms.log(p, false);
+        INDArray scores = logP.muli(adaptive(labels, logP));
         if (mask != null) {
             LossUtil.applyMask(scores, mask);
         }
@@ -58,7 +88,12 @@ public final class WeightedCrossEntropy implements ILossFunction {
     public INDArray computeGradient(INDArray labels, INDArray preOutput, IActivation activationFn, INDArray mask) {
         requireSoftmax(activationFn);
         INDArray p = activationFn.getActivation(preOutput.dup(), true);
-        INDArray grad = p.muliColumnVector(labels.sum(true, 1)).subi(labels);
+        INDArray y = labels;
+        if (adaptiveLambda > 0) {
+            INDArray clipped = Transforms.min(Transforms.max(p, CLIP, true), 1.0 - CLIP, false);
+            y = adaptive(labels, Transforms.log(clipped, false));
+        }
+        INDArray grad = p.muliColumnVector(y.sum(true, 1)).subi(y);
         if (mask != null) {
             LossUtil.applyMask(grad, mask);
         }
@@ -70,6 +105,49 @@ public final class WeightedCrossEntropy implements ILossFunction {
                                                           INDArray mask, boolean average) {
         return new Pair<>(computeScore(labels, preOutput, activationFn, mask, average),
                 computeGradient(labels, preOutput, activationFn, mask));
+    }
+
+    /**
+     * {@code labels} with the ascent rows reweighted (a new array), or {@code labels} itself when
+     * adaptive ascent is off or no row ascends. {@code logP} is the clipped log-softmax.
+     */
+    private INDArray adaptive(INDArray labels, INDArray logP) {
+        if (adaptiveLambda == 0) {
+            return labels;
+        }
+        int rows = (int) labels.size(0);
+        int classes = (int) labels.size(1);
+        float[] y = labels.castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT).dup('c').data().asFloat();
+        float[] lp = logP.castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT).dup('c').data().asFloat();
+        double[] c = new double[rows];
+        double sum = 0;
+        int ascent = 0;
+        for (int i = 0; i < rows; i++) {
+            double w = 0;
+            double weighted = 0;
+            for (int k = 0; k < classes; k++) {
+                w += y[i * classes + k];
+                weighted += y[i * classes + k] * lp[i * classes + k];
+            }
+            if (w < 0) {
+                double loss = -weighted / w; // the row's own cross-entropy, −log p_y for w·e_y
+                c[i] = 1 / (Math.pow(loss, adaptiveLambda) + 1e-15);
+                sum += c[i];
+                ascent++;
+            }
+        }
+        if (ascent == 0) {
+            return labels;
+        }
+        for (int i = 0; i < rows; i++) {
+            if (c[i] > 0) {
+                float factor = (float) (ascent * c[i] / sum);
+                for (int k = 0; k < classes; k++) {
+                    y[i * classes + k] *= factor;
+                }
+            }
+        }
+        return org.nd4j.linalg.factory.Nd4j.create(y, new long[] {rows, classes}, 'c').castTo(labels.dataType());
     }
 
     private static void requireSoftmax(IActivation activationFn) {
@@ -85,17 +163,17 @@ public final class WeightedCrossEntropy implements ILossFunction {
 
     @Override
     public String toString() {
-        return name();
+        return adaptiveLambda == 0 ? name() : name() + "(adaptive ascent, lambda=" + adaptiveLambda + ")";
     }
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof WeightedCrossEntropy;
+        return o instanceof WeightedCrossEntropy w && Double.compare(w.adaptiveLambda, adaptiveLambda) == 0;
     }
 
     @Override
     public int hashCode() {
-        return WeightedCrossEntropy.class.hashCode();
+        return java.util.Objects.hash(WeightedCrossEntropy.class, adaptiveLambda);
     }
 
     /**
@@ -105,6 +183,11 @@ public final class WeightedCrossEntropy implements ILossFunction {
      *                                  cross-entropy (MCXENT or negative log-likelihood), naming what it found
      */
     public static NetworkConfig onOutput(NetworkConfig configuration, String method) {
+        return onOutput(configuration, method, new WeightedCrossEntropy());
+    }
+
+    /** As {@link #onOutput(NetworkConfig, String)}, with {@code weighted} (adaptive ascent, SFR-on). */
+    public static NetworkConfig onOutput(NetworkConfig configuration, String method, WeightedCrossEntropy weighted) {
         int[] outputs = {0};
         NetworkConfig edited = configuration.editLayers(layerConf -> {
             Layer layer = layerConf.getLayer();
@@ -117,7 +200,7 @@ public final class WeightedCrossEntropy implements ILossFunction {
                             + " the model's output layer '" + out.getLayerName() + "' has " + out.getActivationFn()
                             + " with " + loss);
                 }
-                out.setLossFn(new WeightedCrossEntropy());
+                out.setLossFn(weighted);
                 outputs[0]++;
             }
         });

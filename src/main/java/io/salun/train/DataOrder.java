@@ -8,19 +8,45 @@ import java.util.SplittableRandom;
 /**
  * The order a partition visits its rows in one epoch (SALUN-SPEC §2 "data order"):
  * {@link #MIXED} one shuffled stream of forget and retain rows; {@link #SEQUENTIAL} the shuffled
- * forget rows first, then the shuffled retain rows. The permutation is a Fisher–Yates shuffle
- * seeded per (stage, epoch, partition), so a retried task visits the same order.
+ * forget rows first, then the shuffled retain rows; {@link #RETAIN} the shuffled retain rows alone,
+ * the forget rows being left to the targets (SFR-on draws its forget steps from them,
+ * {@link ForgetSteps}). The permutation is a Fisher–Yates shuffle seeded per (stage, epoch,
+ * partition), so a retried task visits the same order.
  */
 public enum DataOrder {
-    MIXED, SEQUENTIAL;
+    MIXED, SEQUENTIAL, RETAIN;
 
     public static DataOrder parse(String name) {
         return valueOf(name.trim().toUpperCase(Locale.ROOT));
     }
 
-    /** Row indices of {@code shard} in visiting order for the given seed. */
+    /** How many rows of {@code shard} an epoch's steps visit (its minibatches are cut from them). */
+    public int streamSize(Shard shard) {
+        if (this != RETAIN) {
+            return shard.size();
+        }
+        int retain = 0;
+        for (int i = 0; i < shard.size(); i++) {
+            if (!shard.forget(i)) {
+                retain++;
+            }
+        }
+        return retain;
+    }
+
+    /** Row indices of {@code shard} in visiting order for the given seed ({@link #streamSize} of them). */
     public int[] rows(Shard shard, long seed) {
         int n = shard.size();
+        if (this == RETAIN) {
+            int[] rows = new int[streamSize(shard)];
+            for (int i = 0, r = 0; i < n; i++) {
+                if (!shard.forget(i)) {
+                    rows[r++] = i;
+                }
+            }
+            shuffle(rows, 0, rows.length, new SplittableRandom(seed));
+            return rows;
+        }
         int[] rows = new int[n];
         SplittableRandom random = new SplittableRandom(seed);
         if (this == MIXED) {

@@ -20,6 +20,9 @@ import java.io.Serializable;
  *       minibatch; the updater divides by its size).</li>
  *   <li>{@link ClipNorm}: global gradient-norm clipping (the diffusion unlearning of SALUN-SPEC §5),
  *       applied after the mask, to the gradient that will actually be applied.</li>
+ *   <li>{@link AscentStepMask}: SFR-on's forget steps (docs/METHODS.md §3b): on a step whose
+ *       minibatch ascends, the gradient is multiplied by the method's own mask and then clipped;
+ *       every other step is left alone.</li>
  * </ul>
  */
 public sealed interface GradientTerm extends Serializable {
@@ -131,6 +134,64 @@ public sealed interface GradientTerm extends Serializable {
         @Override
         public String name() {
             return "clip-norm(" + maxNorm + ")";
+        }
+    }
+
+    /**
+     * SFR-on's forget step (Huang et al., NeurIPS 2024; official {@code sfron.py}): on a step whose
+     * label rows all carry negative weights (an ascent minibatch, {@link ForgetSteps}), the
+     * gradient is multiplied by {@code mask} (the Fisher-ratio mask) and then scaled to a mean
+     * gradient norm of at most {@code maxNorm}, as the official loop masks {@code param.grad} and
+     * calls {@code clip_grad_norm} before {@code optimizer.step()}. Other steps (the retain steps)
+     * keep every weight's gradient. Only the gradient is masked: the update rule's momentum and
+     * weight decay still move every weight on a forget step, as PyTorch's SGD does.
+     *
+     * <p>A mask bit of 1 at a BatchNorm running statistic keeps its pseudo-gradient, so the
+     * statistics update in every step as PyTorch's buffers do.
+     */
+    record AscentStepMask(io.salun.mask.Bitset mask, double maxNorm) implements GradientTerm {
+        public AscentStepMask {
+            java.util.Objects.requireNonNull(mask, "mask");
+            if (!(maxNorm > 0) || Double.isInfinite(maxNorm)) {
+                throw new IllegalArgumentException("forget-step clipping: a finite norm > 0 expected, found " + maxNorm);
+            }
+        }
+
+        @Override
+        public void attach(Net net) {
+            if (net.numParams() != mask.size()) {
+                throw new IllegalArgumentException("forget-step mask has " + mask.size() + " bits but the network has "
+                        + net.numParams() + " parameters");
+            }
+            INDArray m = org.nd4j.linalg.factory.Nd4j.createFromArray(mask.toFloatMask())
+                    .castTo(net.params().dataType()).reshape(net.params().shape());
+            net.addListeners(new BaseTrainingListener() {
+                @Override
+                public void onGradientCalculation(Model model) {
+                    Net n = Net.of(model);
+                    INDArray labels = n.labels();
+                    if (labels == null || !ascends(labels)) {
+                        return;
+                    }
+                    INDArray g = model.gradient().gradient();
+                    g.muli(m.reshape(g.shape()));
+                    double bound = maxNorm * n.batchSize();
+                    double norm = g.norm2Number().doubleValue();
+                    if (norm > bound) {
+                        g.muli(bound / norm);
+                    }
+                }
+            });
+        }
+
+        /** Whether every label row of the step has a negative sum (weight). */
+        static boolean ascends(INDArray labels) {
+            return labels.sum(1).maxNumber().doubleValue() < 0;
+        }
+
+        @Override
+        public String name() {
+            return "forget-steps(mask " + mask.cardinality() + "/" + mask.size() + ", clip " + maxNorm + ")";
         }
     }
 }

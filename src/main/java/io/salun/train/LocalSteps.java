@@ -63,7 +63,7 @@ public final class LocalSteps {
 
     /** Whether {@code shard} has minibatches left for {@code round}. */
     static boolean hasWork(Shard shard, Round round) {
-        return firstBatch(shard, round) < batchesPerEpoch(shard.size(), round.batchSize());
+        return firstBatch(shard, round) < batchesPerEpoch(round.order().streamSize(shard), round.batchSize());
     }
 
     private static int firstBatch(Shard shard, Round round) {
@@ -77,29 +77,39 @@ public final class LocalSteps {
     public static RoundAverage run(Net net, Shard shard, int partition, Round round) {
         RoundAverage result = RoundAverage.empty((int) net.numParams(), net.updaterState() == null ? 0
                 : (int) net.updaterState().length());
-        int batches = batchesPerEpoch(shard.size(), round.batchSize());
+        int[] order = round.order().rows(shard, Seeds.derive(round.seed(), round.stage() + "/order", round.epoch(), partition));
+        int batches = batchesPerEpoch(order.length, round.batchSize());
         int firstBatch = firstBatch(shard, round);
-        if (!hasWork(shard, round)) {
+        if (firstBatch >= batches) {
             return result;
         }
         int lastBatch = Math.min(batches, firstBatch + round.localSteps());
         Nd4j.getRandom().setSeed(Seeds.derive(round.seed(), round.stage() + "/nd4j", round.epoch(), round.round(), partition));
-        int[] order = round.order().rows(shard, Seeds.derive(round.seed(), round.stage() + "/order", round.epoch(), partition));
+        long beforeSeed = Seeds.derive(round.seed(), round.stage() + "/before", round.epoch(), partition);
         long examples = 0;
         double lossTotal = 0;
+        int fits = 0;
         for (int b = firstBatch; b < lastBatch; b++) {
+            // a step of its own before this one (SFR-on's forget step); its loss is not the stage's
+            Optional<Minibatch> extra = round.targets().before(net, shard, b, round.batchSize(), round.classes(),
+                    round.epoch(), beforeSeed);
+            if (extra.isPresent()) {
+                net.fit(extra.get().features(), extra.get().labels());
+                fits++;
+            }
             int from = b * round.batchSize();
-            int to = Math.min(shard.size(), from + round.batchSize());
+            int to = Math.min(order.length, from + round.batchSize());
             Minibatch batch = round.targets().minibatch(net, shard, order, from, to, round.classes(), round.epoch());
             // DL4J's score adds the L2/weight-decay penalty; report the data loss
             double penalty = net.regularizationScore();
             net.fit(batch.features(), batch.labels());
             lossTotal += (net.score() - penalty) * batch.size();
             examples += batch.size();
+            fits++;
         }
         float[] params = net.params().data().asFloat();
         INDArray state = net.updaterState();
         float[] updater = state == null ? new float[0] : state.data().asFloat();
-        return result.add(params, updater, examples, lastBatch - firstBatch, lossTotal);
+        return result.add(params, updater, examples, fits, lossTotal);
     }
 }

@@ -71,7 +71,12 @@ public final class ParameterAveraging {
 
     /** Minibatch steps per partition in one epoch: the largest partition's. */
     public static int stepsPerEpoch(JavaRDD<Shard> shards, int batchSize) {
-        int maxRows = shards.map(Shard::size).collect().stream().mapToInt(Integer::intValue).max().orElse(0);
+        return stepsPerEpoch(shards, batchSize, DataOrder.MIXED);
+    }
+
+    /** As {@link #stepsPerEpoch(JavaRDD, int)} for an epoch visiting the rows {@code order} streams. */
+    public static int stepsPerEpoch(JavaRDD<Shard> shards, int batchSize, DataOrder order) {
+        int maxRows = shards.map(order::streamSize).collect().stream().mapToInt(Integer::intValue).max().orElse(0);
         return LocalSteps.batchesPerEpoch(maxRows, batchSize);
     }
 
@@ -115,7 +120,8 @@ public final class ParameterAveraging {
     public static Result train(JavaSparkContext sc, NetworkSnapshot start, JavaRDD<Shard> shards,
                                Plan plan, Optional<Bitset> mask, Optional<Checkpoints> checkpoints,
                                Optional<Result> prefix) {
-        List<Integer> sizes = shards.map(Shard::size).collect();
+        DataOrder order = plan.order();
+        List<Integer> sizes = shards.map(order::streamSize).collect();
         int maxRows = sizes.stream().mapToInt(Integer::intValue).max().orElse(0);
         if (maxRows == 0) {
             throw new IllegalArgumentException("stage " + plan.stage() + " has no training records");
@@ -128,7 +134,7 @@ public final class ParameterAveraging {
         // what every round shares travels once; each round then sends only parameters, state and counter
         // the schedule counts epochs by the iteration counter: S steps per epoch from the stage's start
         io.salun.model.NetworkConfig config = plan.schedule().applyTo(start.config(), plan.epochs(),
-                LocalSteps.batchesPerEpoch(maxRows, plan.batchSize()), start.iteration());
+                plan.targets().fitsPerEpoch(LocalSteps.batchesPerEpoch(maxRows, plan.batchSize())), start.iteration());
         StageNets.Stage stage = new StageNets.Stage(plan.stage() + "/" + java.util.UUID.randomUUID(), config,
                 start.epoch(), mask.orElse(null), plan.term());
         Broadcast<StageNets.Stage> stageBroadcast = sc.broadcast(stage);

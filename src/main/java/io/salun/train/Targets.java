@@ -20,6 +20,23 @@ public interface Targets extends Serializable {
      */
     Minibatch minibatch(Net net, Shard shard, int[] order, int from, int to, int classes, int epoch);
 
+    /**
+     * A minibatch fitted as a step of its own just before the epoch's step {@code step} (0-based
+     * within the epoch), or none: SFR-on's forget steps ({@link ForgetSteps}); every other method
+     * fits one minibatch per step.
+     *
+     * @param seed seeds the draw; derived per (stage, epoch, partition) by the caller
+     */
+    default java.util.Optional<Minibatch> before(Net net, Shard shard, int step, int batchSize, int classes, int epoch,
+                                                 long seed) {
+        return java.util.Optional.empty();
+    }
+
+    /** The optimiser steps an epoch of {@code steps} minibatch steps takes, counting the {@link #before} ones. */
+    default int fitsPerEpoch(int steps) {
+        return steps;
+    }
+
     /** Short name for logs and reports. */
     String name();
 }

@@ -37,7 +37,13 @@ public enum Method {
      * SCRUB (Kurmanji et al. 2023): a student from θo against the frozen teacher θo; epochs begin
      * with a max-step pass over Df, then min-steps on Dr ({@code io.salun.train.Distillation}).
      */
-    SCRUB("scrub", Records.ALL, false, Term.DISTILL, false);
+    SCRUB("scrub", Records.ALL, false, Term.DISTILL, false),
+    /**
+     * SFR-on (Huang et al. 2024): retain steps on Dr, each {@code forgetEvery}-th preceded by an
+     * adaptive, clipped ascent step on Df under its own Fisher-ratio mask
+     * ({@code io.salun.train.ForgetSteps}); it takes no saliency mask of SalUn's.
+     */
+    SFRON("sfron", Records.ALL, false, Term.FORGET_STEPS, false);
 
     /** The records a method trains on. */
     public enum Records { ALL, RETAIN, FORGET }
@@ -45,13 +51,14 @@ public enum Method {
     /**
      * The gradient term a method adds: none, the whole minibatch's gradient negated (GA), the
      * l1 penalty, a signed weight per example (NegGrad+: retain rows descend, forget rows ascend),
-     * or distillation from the teacher θo with the forget rows ascending (SCRUB).
+     * distillation from the teacher θo with the forget rows ascending (SCRUB), or separate masked
+     * ascent steps on Df between the steps on Dr (SFR-on).
      */
-    public enum Term { NONE, ASCENT, L1, SIGNED, DISTILL;
+    public enum Term { NONE, ASCENT, L1, SIGNED, DISTILL, FORGET_STEPS;
 
         /** Whether the stage trains with weighted label rows ({@code io.salun.model.WeightedCrossEntropy}). */
         public boolean weightedRows() {
-            return this == SIGNED || this == DISTILL;
+            return this == SIGNED || this == DISTILL || this == FORGET_STEPS;
         }
     }
 

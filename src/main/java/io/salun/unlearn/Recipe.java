@@ -13,10 +13,40 @@ import io.salun.train.DataOrder;
  * @param schedule         the learning rate over the stage's epochs
  * @param negGradBeta      β of NegGrad+, the retain part's weight (ignored by the other methods)
  * @param scrub            SCRUB's knobs (ignored by the other methods)
+ * @param sfron            SFR-on's knobs (ignored by the other methods)
  */
 public record Recipe(Optimizer optimizer, int epochs, int batchSize, int localSteps, DataOrder order,
                      boolean excludeTrueLabel, double l1Alpha, LrSchedule.Spec schedule, double negGradBeta,
-                     Scrub scrub) implements java.io.Serializable {
+                     Scrub scrub, SfrOn sfron) implements java.io.Serializable {
+
+    /**
+     * SFR-on's knobs, the official code's CIFAR-10 values by default: the forget steps' initial
+     * scale α (annealed by a cosine to 0), the adaptive ascent's exponent λ, the forget steps'
+     * gradient-norm bound, a forget step before every {@code forgetEvery} retain steps, and the
+     * Fisher-ratio threshold γ of the mask.
+     */
+    public record SfrOn(double alpha, double lambda, double maxNorm, int forgetEvery, double threshold)
+            implements java.io.Serializable {
+        /** sfron.py's forget_alpha 25, lambd 0.5, max_norm 7, forget_freq 5 and th 1. */
+        public static final SfrOn DEFAULT = new SfrOn(25, 0.5, 7, 5, 1);
+
+        public SfrOn {
+            if (!(alpha > 0) || !(lambda >= 0) || !(maxNorm > 0) || forgetEvery < 1 || !(threshold > 0)
+                    || Double.isInfinite(alpha) || Double.isInfinite(lambda) || Double.isInfinite(maxNorm)
+                    || Double.isInfinite(threshold)) {
+                throw new IllegalArgumentException("sfron: alpha > 0, lambda >= 0, max-norm > 0, forget-every >= 1 and"
+                        + " threshold > 0 (all finite) expected, found " + alpha + ", " + lambda + ", " + maxNorm + ", "
+                        + forgetEvery + ", " + threshold);
+            }
+        }
+    }
+
+    /** A recipe with SFR-on's default knobs. */
+    public Recipe(Optimizer optimizer, int epochs, int batchSize, int localSteps, DataOrder order,
+                  boolean excludeTrueLabel, double l1Alpha, LrSchedule.Spec schedule, double negGradBeta, Scrub scrub) {
+        this(optimizer, epochs, batchSize, localSteps, order, excludeTrueLabel, l1Alpha, schedule, negGradBeta, scrub,
+                SfrOn.DEFAULT);
+    }
 
     /**
      * SCRUB's knobs: the min-steps' weights of the KL term (α) and of the cross-entropy (γ), and

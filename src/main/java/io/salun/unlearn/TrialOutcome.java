@@ -13,4 +13,9 @@ import java.util.List;
  */
 public record TrialOutcome<M>(String label, boolean masked, NetworkSnapshot model, double seconds,
                               List<ParameterAveraging.RoundLoss> losses, M judgement) {
+
+    /** The same outcome with {@code earlier} seconds of the method's own preparation (SFR-on's mask) counted in its time. */
+    public TrialOutcome<M> plusSeconds(double earlier) {
+        return new TrialOutcome<>(label, masked, model, seconds + earlier, losses, judgement);
+    }
 }

@@ -14,6 +14,8 @@ import io.salun.model.WeightedCrossEntropy;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import io.salun.saliency.FisherDiagonal;
+import io.salun.saliency.FisherRatio;
+import io.salun.train.ForgetSteps;
 import io.salun.saliency.GradientSum;
 import io.salun.saliency.SaliencyStage;
 import io.salun.model.ParameterRoles;
@@ -59,6 +61,9 @@ public final class Unlearning {
         if (!method.trains()) {
             throw new IllegalArgumentException(method.id() + " does not train: see Unlearning.dampen");
         }
+        if (method == Method.SFRON) {
+            throw new IllegalArgumentException("sfron trains under its own Fisher-ratio mask: see Unlearning.sfron");
+        }
         JavaRDD<Shard> data = switch (method.records()) {
             case ALL -> in.all();
             case RETAIN -> in.retain();
@@ -73,7 +78,7 @@ public final class Unlearning {
         int epochs = method == Method.SCRUB ? Math.min(recipe.epochs(), recipe.scrub().maxEpochs()) : recipe.epochs();
         DataOrder order = method == Method.SCRUB ? DataOrder.SEQUENTIAL : recipe.order();
         GradientTerm term = switch (method.term()) {
-            case NONE, SIGNED, DISTILL -> new GradientTerm.None();
+            case NONE, SIGNED, DISTILL, FORGET_STEPS -> new GradientTerm.None();
             case ASCENT -> new GradientTerm.Ascent();
             case L1 -> new GradientTerm.L1Decay(recipe.l1Alpha(),
                     (long) recipe.epochs() * ParameterAveraging.stepsPerEpoch(data, recipe.batchSize()));
@@ -122,6 +127,64 @@ public final class Unlearning {
     }
 
     /**
+     * SFR-on's Fisher-ratio mask ({@link FisherRatio}) of the original model and what computing it
+     * took (part of SFR-on's time).
+     */
+    public record SfrOnMask(Bitset mask, long salient, double seconds) {
+    }
+
+    /**
+     * SFR-on's mask: the diagonal Fisher information of the forget set and of the retain set, each
+     * one pass of per-example squared gradients ({@code treeReduce}d, the network in inference
+     * form, as SSD's), compared entry by entry at {@code threshold}. It depends on neither the
+     * learning rate nor the epochs, so a search computes it once.
+     */
+    public static SfrOnMask sfronMask(JavaSparkContext sc, Inputs in, double threshold) {
+        long t0 = System.nanoTime();
+        NetworkSnapshot inference = in.original().inferenceForm();
+        boolean[] untrainable = ParameterRoles.untrainable(in.original());
+        GradientSum forget = fisherSum(sc, inference, in.forget(), in);
+        GradientSum retain = fisherSum(sc, inference, in.retain(), in);
+        Bitset mask = FisherRatio.mask(SelectiveDampening.mean(forget.result(), forget.examples()),
+                SelectiveDampening.mean(retain.result(), retain.examples()), untrainable, threshold);
+        long fixed = 0;
+        for (boolean u : untrainable) {
+            fixed += u ? 1 : 0;
+        }
+        SfrOnMask m = new SfrOnMask(mask, mask.cardinality() - fixed, (System.nanoTime() - t0) / 1e9);
+        LOG.info("sfron: Fisher-ratio mask (threshold {}): {} of {} trainable parameters salient, in {} s", threshold,
+                m.salient(), mask.size() - fixed, String.format("%.1f", m.seconds()));
+        return m;
+    }
+
+    /** The squared per-example gradients of {@code network} summed over {@code set} ({@link FisherDiagonal}). */
+    private static GradientSum fisherSum(JavaSparkContext sc, NetworkSnapshot network, JavaRDD<Shard> set, Inputs in) {
+        int classes = in.classes();
+        SaliencyStage.Kernel fisher = (net, shard) -> FisherDiagonal.over(net, shard, classes);
+        return SaliencyStage.gradientSum(sc, network, set, fisher, in.treeDepth());
+    }
+
+    /**
+     * SFR-on as the engine runs it ({@link ForgetSteps}): from θo, epochs of minibatch steps over Dr
+     * with the true labels, a forget step of adaptive, clipped gradient ascent under
+     * {@code forgetMask} before every {@code forgetEvery}-th; every weight trains (the mask is on
+     * the forget steps' gradient only), so the stage has no engine mask.
+     */
+    public static Stage sfron(SfrOnMask forgetMask, Recipe recipe, Inputs in) {
+        Recipe.SfrOn k = recipe.sfron();
+        int steps = ParameterAveraging.stepsPerEpoch(in.all(), recipe.batchSize(), DataOrder.RETAIN);
+        ForgetSteps targets = new ForgetSteps(k.alpha(), k.forgetEvery(), steps, (long) Math.max(1, recipe.epochs()) * steps);
+        NetworkConfig conf = WeightedCrossEntropy.onOutput(recipe.optimizer().applyTo(in.originalConfiguration()),
+                Method.SFRON.id(), new WeightedCrossEntropy(k.lambda()));
+        String label = label(Method.SFRON, false);
+        ParameterAveraging.Plan plan = new ParameterAveraging.Plan(label, recipe.epochs(), recipe.batchSize(),
+                recipe.localSteps(), in.classes(), in.seed(), DataOrder.RETAIN, targets,
+                new GradientTerm.AscentStepMask(forgetMask.mask(), k.maxNorm()), in.treeDepth(), recipe.schedule());
+        return new Stage(label, NetworkSnapshot.fresh(conf, in.original().parameters()), in.all(), plan, Optional.empty(),
+                Optional.empty());
+    }
+
+    /**
      * SSD's importances of the original model: the diagonal Fisher information of the forget set
      * and of the whole training set, each one pass of per-example squared gradients over its
      * partitions ({@code treeReduce}d like the saliency pass, the network in inference form), as
@@ -130,10 +193,8 @@ public final class Unlearning {
     public static SelectiveDampening.Importances importances(JavaSparkContext sc, Inputs in) {
         long t0 = System.nanoTime();
         NetworkSnapshot inference = in.original().inferenceForm();
-        int classes = in.classes();
-        SaliencyStage.Kernel fisher = (net, shard) -> FisherDiagonal.over(net, shard, classes);
-        GradientSum forget = SaliencyStage.gradientSum(sc, inference, in.forget(), fisher, in.treeDepth());
-        GradientSum all = SaliencyStage.gradientSum(sc, inference, in.all(), fisher, in.treeDepth());
+        GradientSum forget = fisherSum(sc, inference, in.forget(), in);
+        GradientSum all = fisherSum(sc, inference, in.all(), in);
         SelectiveDampening.Importances imp = new SelectiveDampening.Importances(
                 SelectiveDampening.mean(forget.result(), forget.examples()),
                 SelectiveDampening.mean(all.result(), all.examples()), ParameterRoles.untrainable(in.original()),

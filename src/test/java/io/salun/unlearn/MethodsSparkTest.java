@@ -155,6 +155,89 @@ class MethodsSparkTest {
         assertMaskedUnchanged(masked);
     }
 
+    /**
+     * SFR-on's mask against a brute-force ranking: every record's gradient taken on its own by plain
+     * DL4J, squared, averaged per set, and each parameter's ratio compared with the threshold.
+     */
+    @Test
+    void sfronMaskIsTheFisherRatioComputedByBruteForce() {
+        double threshold = 1.0;
+        Unlearning.SfrOnMask m = Unlearning.sfronMask(sc, inputs, threshold);
+        double[] forget = bruteFisher(inputs.forget());
+        double[] retain = bruteFisher(inputs.retain());
+        int n = forget.length;
+        long disagreements = 0;
+        long expected = 0;
+        for (int i = 0; i < n; i++) {
+            double ratio = (forget[i] + 1e-15) / (retain[i] + 1e-15);
+            boolean salient = ratio >= threshold;
+            expected += salient ? 1 : 0;
+            // float rounding may flip a parameter whose ratio sits on the threshold itself
+            if (salient != m.mask().get(i) && Math.abs(ratio - threshold) > 1e-4) {
+                disagreements++;
+            }
+        }
+        assertEquals(0, disagreements, "parameters whose bit differs from the brute-force ratio");
+        assertTrue(expected > 0 && expected < n, "the ratio selects some but not all parameters: " + expected + " of " + n);
+        assertEquals(m.mask().cardinality(), m.salient(), "an MLP has no statistics");
+        assertTrue(Math.abs(m.salient() - expected) <= n / 10_000 + 2, m.salient() + " salient against " + expected);
+    }
+
+    /** The mean squared per-record gradient over {@code set}, one record at a time. */
+    private static double[] bruteFisher(JavaRDD<Shard> set) {
+        io.salun.model.Net net = inputs.original().inferenceForm().net();
+        double[] sum = new double[(int) net.numParams()];
+        long count = 0;
+        for (Shard shard : set.collect()) {
+            for (int row = 0; row < shard.size(); row++) {
+                float[] x = new float[shard.featureLength()];
+                shard.copyFeatures(row, x, 0);
+                float[] y = new float[K];
+                y[shard.label(row)] = 1;
+                double[] g = net.gradient(org.nd4j.linalg.factory.Nd4j.create(x, new long[] {1, x.length}, 'c'),
+                        org.nd4j.linalg.factory.Nd4j.create(y, new long[] {1, K}, 'c'))
+                        .castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE).toDoubleVector();
+                for (int i = 0; i < sum.length; i++) {
+                    sum[i] += g[i] * g[i];
+                }
+                count++;
+            }
+        }
+        for (int i = 0; i < sum.length; i++) {
+            sum[i] /= count;
+        }
+        return sum;
+    }
+
+    /**
+     * SFR-on on the engine: the forget loss rises while the retain set stays fitted better than the
+     * forget set, and weights outside its forget-step mask move too (its retain steps train all).
+     */
+    @Test
+    void sfronAscendsOnTheForgetSetAndTrainsEveryWeightOnTheRetainSet() {
+        Unlearning.SfrOnMask m = Unlearning.sfronMask(sc, inputs, 1.0);
+        Recipe recipe = new Recipe(new Optimizer("sgd", 0.01, 0.9, 5e-4, 0), 3, 32, 4, DataOrder.MIXED, true, 0,
+                io.salun.model.LrSchedule.Spec.CONSTANT, Recipe.NEGGRAD_BETA, Recipe.Scrub.DEFAULT,
+                new Recipe.SfrOn(25, 0.5, 7, 1, 1));
+        Stage stage = Unlearning.sfron(m, recipe, inputs);
+        assertTrue(stage.mask().isEmpty(), "SFR-on's stage has no engine mask");
+        NetworkSnapshot after = ParameterAveraging.train(sc, stage.start(), stage.data(), stage.plan(), stage.mask()).network();
+        double forgetBefore = meanLoss(inputs.original(), inputs.forget());
+        double forgetAfter = meanLoss(after, inputs.forget());
+        assertTrue(forgetAfter > forgetBefore, "SFR-on: forget loss " + forgetBefore + " -> " + forgetAfter);
+        assertTrue(meanLoss(after, inputs.retain()) < forgetAfter, "SFR-on: retain loss " + meanLoss(after, inputs.retain())
+                + " is not below the forget loss " + forgetAfter);
+        long movedOutside = 0;
+        float[] before = inputs.original().parameters();
+        for (int i = 0; i < before.length; i++) {
+            movedOutside += !m.mask().get(i) && after.parameters()[i] != before[i] ? 1 : 0;
+        }
+        assertTrue(movedOutside > 0, "no weight outside the forget-step mask moved");
+        // iteration counter: every retain step and every forget step is an optimiser step
+        int steps = ParameterAveraging.stepsPerEpoch(inputs.all(), 32, DataOrder.RETAIN);
+        assertEquals(3 * 2 * steps, after.iteration(), "optimiser steps of 3 epochs");
+    }
+
     @Test
     void retrainStartsFromScratchAndNeverSeesTheForgetSet() {
         Recipe training = new Recipe(new Optimizer("sgd", 0.05, 0.9, 5e-4, 0), 6, 32, 4,
