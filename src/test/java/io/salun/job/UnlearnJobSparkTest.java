@@ -231,6 +231,34 @@ class UnlearnJobSparkTest {
         assertTrue(json.contains("LossMCXENT") && !json.contains("WeightedCrossEntropy"));
     }
 
+    /**
+     * SFR-on end to end on one class: the forget set's loss rises and the class's test accuracy falls
+     * while the retain set stays recognised; no mask file (every weight trains), so verify passes on
+     * the run as published, and the model loads with the original's loss.
+     */
+    @Test
+    void sfronForgetsAClassWithItsOwnMask() throws Exception {
+        Path out = dir.resolve("sfron");
+        assertEquals(0, Main.run(args("unlearn", "--unlearn.method=sfron", "--unlearn.epochs=3", "--unlearn.lr=0.01",
+                "--unlearn.sfron-forget-every=2", "--forget.scenario=class", "--forget.classes=1",
+                "--output.dir=" + out)));
+        JsonNode report = new ObjectMapper().readTree(out.resolve("report.json").toFile());
+        assertEquals("sfron", report.get("method").asText());
+        double forgetBefore = report.at("/metrics/original/forgetLoss").asDouble();
+        double forgetAfter = report.at("/metrics/unlearned/forgetLoss").asDouble();
+        assertTrue(forgetAfter > forgetBefore, "forget loss " + forgetBefore + " -> " + forgetAfter);
+        double classBefore = report.at("/metrics/original/forgottenClassTestAccuracy").asDouble();
+        double classAfter = report.at("/metrics/unlearned/forgottenClassTestAccuracy").asDouble();
+        assertTrue(classAfter < classBefore - 20, "the class's test accuracy " + classBefore + " -> " + classAfter);
+        double ra = report.at("/metrics/unlearned/RA").asDouble();
+        assertTrue(ra > 100 - report.at("/metrics/unlearned/UA").asDouble() + 20, "RA " + ra + " is not selective");
+        assertFalse(Files.exists(out.resolve("mask.bin")), "SFR-on publishes no engine mask");
+        assertEquals(0, Main.run(new String[] {"verify", "--output.dir=" + out}));
+        org.apache.hadoop.conf.Configuration conf = spark.sparkContext().hadoopConfiguration();
+        String json = ModelStore.load(out.resolve("model.zip").toString(), "out", conf).getLayerWiseConfigurations().toJson();
+        assertTrue(json.contains("LossMCXENT") && !json.contains("WeightedCrossEntropy"));
+    }
+
     @Test
     void aDivergedRunLeavesNoCheckpoints() {
         Path out = dir.resolve("diverged");
