@@ -1,35 +1,25 @@
 package io.salun.job;
 
-import io.salun.audit.ShadowHalves;
 import io.salun.audit.ShadowModels;
 import io.salun.config.InvalidInputException;
 import io.salun.config.Settings;
-import io.salun.data.Shard;
 import io.salun.eval.MembershipLikelihood;
 import io.salun.forget.ForgetSpec;
 import io.salun.model.ModelStore;
 import io.salun.model.Net;
-import io.salun.model.NetworkSnapshot;
 import io.salun.report.Charts;
 import io.salun.report.OutputDir;
 import io.salun.report.Provenance;
 import io.salun.report.Report;
-import io.salun.train.Minibatch;
-import io.salun.unlearn.Method;
-import io.salun.unlearn.Stage;
-import io.salun.unlearn.Unlearning;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.nd4j.linalg.api.ndarray.INDArray;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 
 /**
  * {@code audit}: a per-example privacy audit of an unlearned model ({@code audit.model}) on the
@@ -43,7 +33,6 @@ import java.util.Optional;
  * {@code report.json}, {@code report.html}, {@code manifest.json} and {@code _SUCCESS}.
  */
 public final class AuditCommand {
-    private static final Logger LOG = LoggerFactory.getLogger(AuditCommand.class);
     private static final Logger CONSOLE = LoggerFactory.getLogger("io.salun.console");
     private static final int BINS = 30;
     private static final double SCORE_RANGE = 15;
@@ -72,26 +61,12 @@ public final class AuditCommand {
                     throw new InvalidInputException("audit.model: " + audited + " is not a model of the original's"
                             + " architecture (" + target.numParams() + " parameters, expected " + c.original().numParams() + ")");
                 }
-                long seed = c.inputs().seed();
-                Shard all = sortedById(c.inputs().all().collect());
-                Shard forget = all.select(all::forget);
-                Stage retrain = Unlearning.stage(Method.RETRAIN, Optional.empty(), Recipes.training(settings), c.inputs());
-                List<NetworkSnapshot> shadows = shadows(sc, settings, c.original(), retrain, all, seed, k);
-
-                double[][] phi = new double[k][];
-                boolean[][] in = new boolean[k][forget.size()];
-                for (int s = 0; s < k; s++) {
-                    phi[s] = statistic(shadows.get(s).net(), forget, c.task().classes());
-                    for (int i = 0; i < forget.size(); i++) {
-                        in[s][i] = ShadowHalves.trainsOn(seed, s, forget.id(i));
-                    }
-                }
-                MembershipLikelihood test = new MembershipLikelihood(phi, in);
-                double[] targetPhi = statistic(target, forget, c.task().classes());
-                double[] originalPhi = statistic(c.original(), forget, c.task().classes());
-                MembershipLikelihood.Calibration cal = test.calibration();
-                Report report = report(spec, audited, k, forget.size(), test.scores(targetPhi), test.targetRate(targetPhi),
-                        test.scores(originalPhi), test.targetRate(originalPhi), cal, Provenance.of(settings, sc, started));
+                PrivacyAudit audit = PrivacyAudit.prepare(sc, settings, c, k, settings.get(JobSettings.AUDIT_SHADOW_DIR));
+                PrivacyAudit.Result of = audit.of(target);
+                PrivacyAudit.Result originalOf = audit.of(c.original());
+                MembershipLikelihood.Calibration cal = audit.calibration();
+                Report report = report(spec, audited, k, audit.forgetRecords(), of.scores(), of.rate(), originalOf.scores(),
+                        originalOf.rate(), cal, Provenance.of(settings, sc, started));
                 out.writeReport(report);
                 c.manifest().put("audited", audited);
                 out.writeManifest(c.manifest());
@@ -104,65 +79,12 @@ public final class AuditCommand {
         }
     }
 
-    /** The shadows: every cached one read, the missing ones trained in one Spark job and cached. */
-    private static List<NetworkSnapshot> shadows(JavaSparkContext sc, Settings settings, Net original, Stage retrain,
-                                                 Shard all, long seed, int k) {
-        StringBuilder ids = new StringBuilder();
-        for (int i = 0; i < all.size(); i++) {
-            if (all.forget(i)) {
-                ids.append(all.id(i)).append('\n');
-            }
-        }
-        int partitions = retrain.data().getNumPartitions();
-        String dir = settings.get(JobSettings.AUDIT_SHADOW_DIR).orElseGet(() -> ModelPaths.shadows(settings,
-                original.config().json(), ModelPaths.shortHash(ids.toString()), partitions, seed));
-        NetworkSnapshot[] got = new NetworkSnapshot[k];
-        List<Integer> missing = new ArrayList<>();
-        for (int s = 0; s < k; s++) {
-            String path = dir + "/shadow-" + s + ".zip";
-            if (ModelStore.exists(path, sc.hadoopConfiguration())) {
-                got[s] = NetworkSnapshot.of(ModelStore.loadNet(path, "audit.shadow-dir", sc.hadoopConfiguration()));
-            } else {
-                missing.add(s);
-            }
-        }
-        LOG.info("audit: {} of {} shadow models cached in {}; training {} (the retain set and half of the forget set"
-                + " each, {} epochs), one per task", k - missing.size(), k, dir, missing.size(), retrain.plan().epochs());
-        if (!missing.isEmpty()) {
-            long t0 = System.nanoTime();
-            List<NetworkSnapshot> trained = ShadowModels.train(sc, retrain.start(), all, retrain.plan(), seed,
-                    partitions, missing);
-            LOG.info("audit: trained {} shadow models in {} s", missing.size(),
-                    String.format("%.1f", (System.nanoTime() - t0) / 1e9));
-            for (int j = 0; j < missing.size(); j++) {
-                int s = missing.get(j);
-                got[s] = trained.get(j);
-                TrainCommand.save(original.withParameters(got[s].parameters()).model(), dir + "/shadow-" + s + ".zip", false,
-                        "audit.shadow-dir", sc.hadoopConfiguration());
-            }
-        }
-        return Arrays.asList(got);
-    }
-
-    /** Each forget record's logit-scaled true-label confidence under {@code net} (inference mode). */
-    static double[] statistic(Net net, Shard rows, int classes) {
-        double[] phi = new double[rows.size()];
-        for (int from = 0; from < rows.size(); from += 500) {
-            int to = Math.min(rows.size(), from + 500);
-            INDArray p = net.output(Minibatch.inOrder(rows, from, to, classes).features(), false);
-            for (int i = from; i < to; i++) {
-                phi[i] = MembershipLikelihood.logit(p.getDouble(i - from, rows.label(i)));
-            }
-        }
-        return phi;
-    }
-
     private static Report report(ForgetSpec spec, String audited, int k, int n, double[] scores, double rate,
                                  double[] original, double originalRate, MembershipLikelihood.Calibration cal,
                                  Provenance provenance) {
         double fpr = cal.falsePositiveRate();
         double tpr = cal.truePositiveRate();
-        boolean same = MembershipLikelihood.indistinguishable(rate, n, fpr, cal.outScores().length);
+        boolean same = PrivacyAudit.indistinguishable(rate, n, cal);
         String verdict = String.format(java.util.Locale.ROOT, "Per-example audit (%d shadow models, %d forget records):"
                 + " %.1f%% of the forget records look trained on (%.1f%% for the original model), against %.1f%% for models"
                 + " that never saw them and %.1f%% for models that trained on them: %s.", k, n, 100 * rate,
@@ -214,40 +136,5 @@ public final class AuditCommand {
             out.add(scores.length == 0 ? 0 : (double) c / scores.length);
         }
         return out;
-    }
-
-    /** Every row of {@code shards} in one shard, sorted by record ID (so nothing depends on partitioning). */
-    static Shard sortedById(List<Shard> shards) {
-        int n = shards.stream().mapToInt(Shard::size).sum();
-        int d = shards.stream().filter(s -> s.size() > 0).findFirst().map(Shard::featureLength).orElse(0);
-        Integer[] order = new Integer[n];
-        long[] ids = new long[n];
-        int[] labels = new int[n];
-        boolean[] forget = new boolean[n];
-        float[] features = new float[n * d];
-        int j = 0;
-        for (Shard s : shards) {
-            for (int i = 0; i < s.size(); i++) {
-                ids[j] = s.id(i);
-                labels[j] = s.label(i);
-                forget[j] = s.forget(i);
-                s.copyFeatures(i, features, j * d);
-                order[j] = j;
-                j++;
-            }
-        }
-        Arrays.sort(order, (a, b) -> Long.compare(ids[a], ids[b]));
-        long[] sIds = new long[n];
-        int[] sLabels = new int[n];
-        boolean[] sForget = new boolean[n];
-        float[] sFeatures = new float[n * d];
-        for (int i = 0; i < n; i++) {
-            int from = order[i];
-            sIds[i] = ids[from];
-            sLabels[i] = labels[from];
-            sForget[i] = forget[from];
-            System.arraycopy(features, from * d, sFeatures, i * d, d);
-        }
-        return new Shard(sIds, sLabels, sForget, sFeatures, d);
     }
 }

@@ -176,6 +176,11 @@ public final class BenchmarkCommand {
             }
         }
         List<Entry> entries = entries(settings);
+        int shadows = settings.get(JobSettings.BENCHMARK_AUDIT_SHADOWS);
+        if (shadows != 0 && (shadows < 4 || shadows % 2 != 0)) {
+            throw new InvalidInputException(JobSettings.BENCHMARK_AUDIT_SHADOWS.key() + ": shadows train in complementary"
+                    + " pairs; expected 0 (no audit) or an even number >= 4, found " + shadows);
+        }
         for (Entry e : entries) {
             for (ForgetSpec spec : specs) {
                 grid(settings, e, spec);
@@ -218,9 +223,12 @@ public final class BenchmarkCommand {
                     results.add(search(settings, seeded, entry, spec));
                 }
                 RunSetup.Classification first = runs.get(0);
+                int shadows = settings.get(JobSettings.BENCHMARK_AUDIT_SHADOWS);
+                Optional<BenchmarkReport.Audit> audit = shadows == 0 ? Optional.empty()
+                        : Optional.of(audit(sc, settings, spec, seeded, results, shadows));
                 Report report = BenchmarkReport.of(spec, first.scenario().testCount(),
                         seeded.stream().map(Seeded::baseline).toList(), settings.get(JobSettings.TRAIN.lr()), results,
-                        seeded.get(0).mask(), first.theta0(), saliencySeconds, Provenance.of(settings, sc, started));
+                        seeded.get(0).mask(), first.theta0(), saliencySeconds, Provenance.of(settings, sc, started), audit);
                 out.writeText("benchmark.json", report.json());
                 out.writeText("benchmark.md", report.markdown());
                 out.writeText("report.html", report.html());
@@ -237,6 +245,45 @@ public final class BenchmarkCommand {
                 return out.uri();
             });
         }
+    }
+
+    /**
+     * The per-example audit of every seed's original, Retrain and each method's chosen model against
+     * {@code k} shadow models of that seed (cached like the audit command's).
+     */
+    private static BenchmarkReport.Audit audit(JavaSparkContext sc, Settings settings, ForgetSpec spec,
+                                               List<Seeded> seeded, List<MethodResult> results, int k) {
+        Map<String, List<Double>> rates = new java.util.LinkedHashMap<>();
+        Map<String, List<Boolean>> passes = new java.util.LinkedHashMap<>();
+        List<Double> neverSeen = new ArrayList<>();
+        List<Double> trainedOn = new ArrayList<>();
+        int records = 0;
+        for (int i = 0; i < seeded.size(); i++) {
+            Seeded s = seeded.get(i);
+            LOG.info("benchmark: seed {}: privacy audit against {} shadow models", s.seed(), k);
+            PrivacyAudit audit = PrivacyAudit.prepare(sc, settings, s.c(), k, settings.get(JobSettings.BENCHMARK_AUDIT_SHADOW_DIR)
+                    .map(root -> root + "/" + spec.scenario() + "-seed" + s.seed()));
+            records = audit.forgetRecords();
+            neverSeen.add(audit.calibration().falsePositiveRate());
+            trainedOn.add(audit.calibration().truePositiveRate());
+            Map<String, io.salun.model.Net> models = new java.util.LinkedHashMap<>();
+            models.put("original", s.c().original());
+            models.put("retrain", s.baseline().retrain().model().net());
+            for (MethodResult r : results) {
+                int seed = i;
+                r.best().flatMap(b -> b.trials().get(seed).outcome()).ifPresent(o -> models.put(r.method(), o.model().net()));
+            }
+            models.forEach((name, net) -> {
+                PrivacyAudit.Result a = audit.of(net);
+                rates.computeIfAbsent(name, n -> new ArrayList<>()).add(a.rate());
+                passes.computeIfAbsent(name, n -> new ArrayList<>()).add(a.indistinguishable());
+                LOG.info("benchmark: seed {}: {}: {}% of the forget records look trained on", s.seed(), name,
+                        String.format("%.1f", 100 * a.rate()));
+            });
+        }
+        List<BenchmarkReport.AuditRow> rows = new ArrayList<>();
+        rates.forEach((name, r) -> rows.add(new BenchmarkReport.AuditRow(name, r, passes.get(name))));
+        return new BenchmarkReport.Audit(k, records, neverSeen, trainedOn, rows);
     }
 
     /** One seed's run of a scenario: its classification, mask and baselines. */

@@ -249,6 +249,15 @@ public final class JobSettings {
     public static final Setting<Integer> BENCHMARK_GRID_EXTENSIONS = C.add(Setting.integer("benchmark.grid-extensions", 2,
             0, 20, "benchmark --sweep: how many times a method's best point on the edge of its grid extends the"
                     + " search one step beyond that edge"));
+    public static final Setting<Integer> BENCHMARK_AUDIT_SHADOWS = C.add(Setting.integer("benchmark.audit-shadows", 0,
+            0, 10_000, "benchmark: also audit the original, Retrain and each method's chosen model per example against"
+                    + " this many shadow models per seed (even, >= 4; cached by seed and forget set, as the audit"
+                    + " command caches them, or in benchmark.audit-shadow-dir; each costs about one Retrain the first"
+                    + " time); 0: no audit"));
+    public static final Setting<Optional<String>> BENCHMARK_AUDIT_SHADOW_DIR = C.add(Setting.optionalString(
+            "benchmark.audit-shadow-dir", "benchmark with benchmark.audit-shadows: a folder for the shadow models, one"
+                    + " subfolder per scenario and seed (<scenario>-seed<seed>, an audit.shadow-dir for the audit command);"
+                    + " empty: the keyed cache under work/models"));
     public static final Setting<Optional<String>> BENCHMARK_OUTPUT = C.add(Setting.optionalString("benchmark.output",
             "benchmark: output folder (one subfolder per scenario); empty: work/benchmarks/<time>"));
 

@@ -149,7 +149,11 @@ public final class UnlearnCommand {
             CONSOLE.info(String.format("forgotten classes' test accuracy: %.2f%% -> %.2f%%",
                     before.forgottenClassTestAccuracy(), after.forgottenClassTestAccuracy()));
         }
-        CONSOLE.info(String.format("saliency %.1f s, unlearning %.1f s", saliencySeconds, unlearnSeconds));
+        if (method.equals(Method.SFRON.id())) {
+            CONSOLE.info(String.format("unlearning %.1f s (with its Fisher-ratio mask)", unlearnSeconds));
+        } else {
+            CONSOLE.info(String.format("saliency %.1f s, unlearning %.1f s", saliencySeconds, unlearnSeconds));
+        }
         for (String line : verdict) {
             CONSOLE.info(line);
         }

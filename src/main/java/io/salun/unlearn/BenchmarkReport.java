@@ -60,12 +60,36 @@ public final class BenchmarkReport {
     }
 
     /**
+     * The per-example privacy audit of the benchmark's models (docs/METHODS.md §4c), one value per
+     * seed: the fraction of forget records that look trained on, and whether that is within what
+     * never-seen records show at the 5 % level.
+     */
+    public record AuditRow(String method, List<Double> rates, List<Boolean> indistinguishable) {
+    }
+
+    /**
+     * The audit of a scenario: {@code shadows} shadow models per seed, the calibration rates per seed
+     * (records the shadows never saw, and records they trained on), and a row per model.
+     */
+    public record Audit(int shadows, int forgetRecords, List<Double> neverSeen, List<Double> trainedOn,
+                        List<AuditRow> rows) {
+    }
+
+    /** As {@link #of(ForgetSpec, long, List, double, List, Optional, NetworkSnapshot, double, Provenance, Optional)} without an audit. */
+    public static Report of(ForgetSpec spec, long testCount, List<Baseline> baselines, double retrainLr,
+                            List<MethodResult> results, Optional<Bitset> mask, NetworkSnapshot theta0,
+                            double saliencySeconds, Provenance provenance) {
+        return of(spec, testCount, baselines, retrainLr, results, mask, theta0, saliencySeconds, provenance,
+                Optional.empty());
+    }
+
+    /**
      * The report of one scenario over the seeds of {@code baselines} (the trials of every point in
      * the same seed order); {@code mask} and {@code theta0} are the first seed's.
      */
     public static Report of(ForgetSpec spec, long testCount, List<Baseline> baselines, double retrainLr,
                             List<MethodResult> results, Optional<Bitset> mask, NetworkSnapshot theta0,
-                            double saliencySeconds, Provenance provenance) {
+                            double saliencySeconds, Provenance provenance, Optional<Audit> audit) {
         String scenario = spec.scenario();
         boolean several = baselines.size() > 1;
         List<Long> seeds = baselines.stream().map(Baseline::seed).toList();
@@ -191,6 +215,7 @@ public final class BenchmarkReport {
             }
             report.paragraph(note.append('.').toString());
         }
+        audit.ifPresent(a -> addAudit(report, a, several));
         if (results.stream().anyMatch(r -> r.method().startsWith(Method.SSD.id()))) {
             report.paragraph("SSD does not train: its lr column holds its selection weighting alpha, at 0 epochs.");
         }
@@ -234,6 +259,45 @@ public final class BenchmarkReport {
                     "round", "mean loss", losses), "loss");
         }
         return report;
+    }
+
+    private static void addAudit(Report report, Audit a, boolean several) {
+        Map<String, Object> json = new LinkedHashMap<>();
+        json.put("shadows", a.shadows());
+        json.put("forgetRecords", a.forgetRecords());
+        json.put("neverSeen", a.neverSeen());
+        json.put("trainedOn", a.trainedOn());
+        List<Map<String, Object>> rows = new ArrayList<>();
+        for (AuditRow r : a.rows()) {
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("method", r.method());
+            row.put("looksTrainedOn", r.rates());
+            row.put("indistinguishable", r.indistinguishable());
+            rows.add(row);
+        }
+        json.put("rows", rows);
+        report.put("audit", json);
+        int seeds = a.neverSeen().size();
+        report.paragraph(String.format(Locale.ROOT, "Per-example privacy audit (docs/METHODS.md 4c): %d shadow models"
+                + " per seed, each trained with the original recipe on the retain set and half of the %d forget records;"
+                + " the share of forget records that look trained on, against %s for records the shadows never saw and"
+                + " %s for records they trained on. A model that forgot them shows the never-seen share"
+                + " (\"indistinguishable\": within it at the 5%% level%s).", a.shadows(), a.forgetRecords(),
+                percent(a.neverSeen(), several), percent(a.trainedOn(), several), several ? ", seeds that pass" : ""));
+        List<List<String>> table = new ArrayList<>();
+        table.add(List.of("model", "forget records that look trained on", "indistinguishable from never seen"));
+        for (AuditRow r : a.rows()) {
+            long pass = r.indistinguishable().stream().filter(b -> b).count();
+            table.add(List.of(r.method(), percent(r.rates(), several),
+                    several ? pass + " of " + seeds : pass == 1 ? "yes" : "no"));
+        }
+        report.table(table);
+    }
+
+    /** Fractions as a percentage, mean ± std over seeds when there are several. */
+    private static String percent(List<Double> fractions, boolean several) {
+        List<Double> pc = fractions.stream().map(f -> 100 * f).toList();
+        return cell(Sweep.mean(pc), Sweep.std(pc), several) + " %";
     }
 
     private static List<Map<String, Object>> perSeed(List<Baseline> baselines, List<MethodResult> results) {

@@ -167,6 +167,49 @@ class PrivacyAuditSparkTest {
         assertTrue(!Files.exists(odd));
     }
 
+    /**
+     * The benchmark's audit: a row for the original, Retrain and each method, and the original's
+     * rate the audit command gives against the same shadows (which it reuses, training none).
+     */
+    @Test
+    void theBenchmarkAuditsEveryModelAgainstTheAuditCommandsShadows() throws Exception {
+        Path root = dir.resolve("benchmark-shadows");
+        Path out = dir.resolve("benchmark");
+        assertEquals(0, Main.run(args("benchmark", "--benchmark.methods=rl,sfron", "--benchmark.rl.epochs=1",
+                "--benchmark.sfron.epochs=1", "--benchmark.audit-shadows=4", "--benchmark.audit-shadow-dir=" + root,
+                "--benchmark.output=" + out)));
+        Path scenario;
+        try (Stream<Path> s = Files.list(out)) {
+            scenario = s.filter(Files::isDirectory).findFirst().orElseThrow();
+        }
+        JsonNode b = new ObjectMapper().readTree(scenario.resolve("benchmark.json").toFile());
+        JsonNode audit = b.get("audit");
+        assertEquals(4, audit.get("shadows").asInt());
+        List<String> rows = new java.util.ArrayList<>();
+        audit.get("rows").forEach(r -> {
+            rows.add(r.get("method").asText());
+            double rate = r.get("looksTrainedOn").get(0).asDouble();
+            assertTrue(rate >= 0 && rate <= 1, r.toString());
+        });
+        assertEquals(List.of("original", "retrain", "rl", "sfron"), rows);
+        assertTrue(Files.readString(scenario.resolve("benchmark.md")).contains("look trained on"));
+
+        Path shadows = root.resolve(b.get("scenario").asText() + "-seed" + b.get("seeds").get(0).asLong());
+        Map<String, Long> cached = stamps(shadows);
+        assertEquals(4, cached.size());
+        Path single = dir.resolve("audit-of-the-benchmark");
+        assertEquals(0, Main.run(args("audit", "--audit.model=" + model, "--audit.shadows=4",
+                "--audit.shadow-dir=" + shadows, "--output.dir=" + single)));
+        JsonNode a = new ObjectMapper().readTree(single.resolve("report.json").toFile());
+        assertEquals(cached, stamps(shadows), "the audit command trained shadows again");
+        assertEquals(a.at("/looksTrainedOn/audited").asDouble(), audit.at("/rows/0/looksTrainedOn/0").asDouble(), 0.0);
+        assertEquals(a.at("/looksTrainedOn/neverSeen").asDouble(), audit.at("/neverSeen/0").asDouble(), 0.0);
+
+        assertEquals(Main.BAD_INPUT, Main.run(args("benchmark", "--benchmark.audit-shadows=3",
+                "--benchmark.output=" + dir.resolve("odd-benchmark"))));
+        assertTrue(!Files.exists(dir.resolve("odd-benchmark")));
+    }
+
     private static Map<String, Long> stamps(Path folder) throws Exception {
         Map<String, Long> out = new TreeMap<>();
         try (Stream<Path> files = Files.list(folder)) {
