@@ -38,14 +38,7 @@ public enum DataOrder {
     public int[] rows(Shard shard, long seed) {
         int n = shard.size();
         if (this == RETAIN) {
-            int[] rows = new int[streamSize(shard)];
-            for (int i = 0, r = 0; i < n; i++) {
-                if (!shard.forget(i)) {
-                    rows[r++] = i;
-                }
-            }
-            shuffle(rows, 0, rows.length, new SplittableRandom(seed));
-            return rows;
+            return rowsOfKind(shard, false, seed);
         }
         int[] rows = new int[n];
         SplittableRandom random = new SplittableRandom(seed);
@@ -70,6 +63,24 @@ public enum DataOrder {
         }
         shuffle(rows, 0, f, random);
         shuffle(rows, f, n, random);
+        return rows;
+    }
+
+    /** The forget rows ({@code forget}) or the retain rows of {@code shard}, Fisher–Yates shuffled by {@code seed}. */
+    static int[] rowsOfKind(Shard shard, boolean forget, long seed) {
+        int count = 0;
+        for (int i = 0; i < shard.size(); i++) {
+            if (shard.forget(i) == forget) {
+                count++;
+            }
+        }
+        int[] rows = new int[count];
+        for (int i = 0, r = 0; i < shard.size(); i++) {
+            if (shard.forget(i) == forget) {
+                rows[r++] = i;
+            }
+        }
+        shuffle(rows, 0, count, new SplittableRandom(seed));
         return rows;
     }
 

@@ -5,7 +5,6 @@ import io.salun.data.Shard;
 import io.salun.model.Net;
 
 import java.util.Optional;
-import java.util.SplittableRandom;
 
 /**
  * SFR-on's two kinds of step (Huang et al., NeurIPS 2024, "Unified Gradient-Based Machine Unlearning
@@ -50,7 +49,7 @@ public record ForgetSteps(double alpha, int every, int stepsPerEpoch, long total
         if (step % every != 0) {
             return Optional.empty();
         }
-        int[] forget = forgetRows(shard, seed);
+        int[] forget = DataOrder.rowsOfKind(shard, true, Seeds.derive(seed, "sfron/forget"));
         if (forget.length == 0) {
             return Optional.empty();
         }
@@ -67,30 +66,6 @@ public record ForgetSteps(double alpha, int every, int stepsPerEpoch, long total
     @Override
     public int fitsPerEpoch(int steps) {
         return steps + (steps + every - 1) / every;
-    }
-
-    /** The partition's forget rows in this epoch's order. */
-    private static int[] forgetRows(Shard shard, long seed) {
-        int f = 0;
-        for (int i = 0; i < shard.size(); i++) {
-            if (shard.forget(i)) {
-                f++;
-            }
-        }
-        int[] rows = new int[f];
-        for (int i = 0, r = 0; i < shard.size(); i++) {
-            if (shard.forget(i)) {
-                rows[r++] = i;
-            }
-        }
-        SplittableRandom random = new SplittableRandom(Seeds.derive(seed, "sfron/forget"));
-        for (int i = rows.length - 1; i > 0; i--) {
-            int j = random.nextInt(i + 1);
-            int t = rows[i];
-            rows[i] = rows[j];
-            rows[j] = t;
-        }
-        return rows;
     }
 
     @Override
