@@ -258,6 +258,10 @@ public final class JobSettings {
             "benchmark.audit-shadow-dir", "benchmark with benchmark.audit-shadows: a folder for the shadow models, one"
                     + " subfolder per scenario and seed (<scenario>-seed<seed>, an audit.shadow-dir for the audit command);"
                     + " empty: the keyed cache under work/models"));
+    public static final Setting<Optional<String>> BENCHMARK_RETRAIN_DIR = C.add(Setting.optionalString(
+            "benchmark.retrain-dir", "benchmark: the folder (Hadoop URI) where each seed's Retrain is cached, with the"
+                    + " time its training took, as retrain-<arch>-<training key>-<original's configuration>-<forget set>"
+                    + "-p<partitions>-s<seed>.zip, and read back by a later benchmark of the same key; empty: work/models"));
     public static final Setting<Optional<String>> BENCHMARK_OUTPUT = C.add(Setting.optionalString("benchmark.output",
             "benchmark: output folder (one subfolder per scenario); empty: work/benchmarks/<time>"));
 

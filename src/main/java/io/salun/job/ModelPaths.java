@@ -28,6 +28,16 @@ final class ModelPaths {
                 + shortHash(originalConfigJson) + "-" + forgetSetKey + "-p" + partitions + "-s" + seed;
     }
 
+    /**
+     * Where a benchmark caches the Retrain of one seed: under {@code benchmark.retrain-dir}
+     * (default work/models), keyed as the shadows are, since Retrain follows the same things.
+     */
+    static String retrain(Settings settings, String originalConfigJson, String forgetSetKey, int partitions, long seed) {
+        return settings.get(JobSettings.BENCHMARK_RETRAIN_DIR).orElse("work/models") + "/retrain-"
+                + settings.get(JobSettings.MODEL_ARCH) + "-" + trainingKey(settings) + "-" + shortHash(originalConfigJson)
+                + "-" + forgetSetKey + "-p" + partitions + "-s" + seed + ".zip";
+    }
+
     /** The diffusion model: {@code diffusion.model}, or a cache keyed by the diffusion training settings. */
     static String diffusion(Settings settings) {
         return settings.get(JobSettings.DIFFUSION_MODEL).orElseGet(() ->
@@ -50,6 +60,15 @@ final class ModelPaths {
             }
         }
         return shortHash(text.toString());
+    }
+
+    /** The cache key of a forget set: the hash of its record IDs in ascending order, one per line. */
+    static String forgetSetKey(long[] ascendingIds) {
+        StringBuilder ids = new StringBuilder();
+        for (long id : ascendingIds) {
+            ids.append(id).append('\n');
+        }
+        return shortHash(ids.toString());
     }
 
     /** First 12 hex digits of the SHA-256 of {@code text}. */

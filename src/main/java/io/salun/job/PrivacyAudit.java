@@ -101,15 +101,10 @@ final class PrivacyAudit {
     /** The shadows: every cached one read, the missing ones trained in one Spark job and cached. */
     private static List<NetworkSnapshot> shadows(JavaSparkContext sc, Settings settings, Optional<String> where,
                                                  Net original, Stage retrain, Shard all, long seed, int k) {
-        StringBuilder ids = new StringBuilder();
-        for (int i = 0; i < all.size(); i++) {
-            if (all.forget(i)) {
-                ids.append(all.id(i)).append('\n');
-            }
-        }
+        long[] ids = java.util.stream.IntStream.range(0, all.size()).filter(all::forget).mapToLong(all::id).toArray();
         int partitions = retrain.data().getNumPartitions();
         String dir = where.orElseGet(() -> ModelPaths.shadows(settings,
-                original.config().json(), ModelPaths.shortHash(ids.toString()), partitions, seed));
+                original.config().json(), ModelPaths.forgetSetKey(ids), partitions, seed));
         NetworkSnapshot[] got = new NetworkSnapshot[k];
         List<Integer> missing = new ArrayList<>();
         for (int s = 0; s < k; s++) {

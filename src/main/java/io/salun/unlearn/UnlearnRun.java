@@ -169,6 +169,21 @@ public final class UnlearnRun<M> {
     }
 
     /**
+     * A model this stage trained in an earlier run (a benchmark's cached Retrain), judged and
+     * checked as {@link #train} judges a fresh one, with the {@code seconds} and {@code losses} of
+     * that training.
+     *
+     * @throws NoEffectException if it does not change the forget loss
+     */
+    public TrialOutcome<M> recorded(Stage stage, NetworkSnapshot trained, double seconds,
+                                    java.util.List<ParameterAveraging.RoundLoss> losses) {
+        audit(stage.label(), stage.mask(), original, trained);
+        M after = task.evaluate(sc, trained);
+        requireForgetLossChanged(stage.label(), task.forgetLoss(originalJudgement()), task.forgetLoss(after));
+        return new TrialOutcome<>(stage.label(), stage.mask().isPresent(), trained, seconds, losses, after);
+    }
+
+    /**
      * A method that edits the original's weights without training (SSD): times {@code edit}, then
      * audits, judges and checks the result as {@link #train} does. Its outcome has no loss history.
      *

@@ -48,7 +48,7 @@ class BenchmarkSparkTest {
             "--benchmark.ssd.alpha-grid=2,5", "--benchmark.scrub.lr-grid=0.003", "--benchmark.scrub.epochs=1",
             "--benchmark.ga.lr-grid=0.001", "--benchmark.rl.lr-grid=0.05", "--benchmark.l1-sparse.lr-grid=0.05",
             "--benchmark.ft.epochs=1", "--benchmark.rl.epochs=1", "--benchmark.l1-sparse.epochs=1",
-            "--benchmark.salun.epochs=1", "--benchmark.ga.epochs=1", "--benchmark.output=" + out});
+            "--benchmark.salun.epochs=1", "--benchmark.ga.epochs=1", "--benchmark.retrain-dir=" + out + "-retrain", "--benchmark.output=" + out});
         assertEquals(0, code);
         for (String scenario : List.of("random10", "class1")) {
             JsonNode json = new ObjectMapper().readTree(out.resolve(scenario).resolve("benchmark.json").toFile());
@@ -107,7 +107,7 @@ class BenchmarkSparkTest {
             "--model.path=" + dir.resolve("original.zip"), "--model.train-if-missing=true", "--train.epochs=4",
             "--benchmark.scenarios=random10", "--benchmark.methods=salun", "--benchmark.seeds=5,11",
             "--benchmark.sweep=true", "--benchmark.salun.lr-grid=0.01,0.05", "--benchmark.salun.epochs-grid=1,2",
-            "--benchmark.grid-extensions=1", "--benchmark.output=" + out}));
+            "--benchmark.grid-extensions=1", "--benchmark.retrain-dir=" + out + "-retrain", "--benchmark.output=" + out}));
         JsonNode json = new ObjectMapper().readTree(out.resolve("random10").resolve("benchmark.json").toFile());
         assertEquals(List.of(5L, 11L), List.of(json.get("seeds").get(0).asLong(), json.get("seeds").get(1).asLong()));
         JsonNode perSeed = json.get("perSeed");
@@ -167,7 +167,7 @@ class BenchmarkSparkTest {
             "--data.dir=" + LocalSpark.fashionMnistSlice(), "--data.subset=800", "--model.arch=mlp",
             "--model.path=" + dir.resolve("original.zip"), "--model.train-if-missing=true", "--train.epochs=4",
             "--benchmark.scenarios=random10", "--benchmark.methods=salun", "--benchmark.seeds=11",
-            "--benchmark.salun.lr=0.01", "--benchmark.salun.epochs=2", "--benchmark.output=" + alone}));
+            "--benchmark.salun.lr=0.01", "--benchmark.salun.epochs=2", "--benchmark.retrain-dir=" + alone + "-retrain", "--benchmark.output=" + alone}));
         JsonNode single = new ObjectMapper().readTree(alone.resolve("random10").resolve("benchmark.json").toFile());
         for (int row = 0; row < 2; row++) {
             for (String metric : List.of("UA", "RA", "TA", "MIA", "avgGap")) {
@@ -189,12 +189,78 @@ class BenchmarkSparkTest {
         assertEquals(swept.get("avgGap").asDouble(), single.get("table").get(2).get("avgGap").asDouble(), 0.0);
     }
 
+    /**
+     * A benchmark caches each seed's Retrain with its training record; the next benchmark of the
+     * same key reads it instead of retraining, and its tables equal the first's, RTE included.
+     */
+    @Test
+    void readsRetrainFromTheCacheTheLastBenchmarkWrote() throws Exception {
+        Path cache = dir.resolve("retrain-cache");
+        java.util.function.Function<Path, String[]> args = out -> new String[] {"benchmark", "--spark.master=local[2]",
+            "--spark.partitions=2", "--data.dir=" + LocalSpark.fashionMnistSlice(), "--data.subset=800",
+            "--model.arch=mlp", "--model.path=" + dir.resolve("original.zip"), "--model.train-if-missing=true",
+            "--train.epochs=4", "--benchmark.scenarios=random10", "--benchmark.methods=ft", "--benchmark.ft.lr=0.05",
+            "--benchmark.ft.epochs=1", "--benchmark.retrain-dir=" + cache, "--benchmark.output=" + out};
+        Path first = dir.resolve("bench-cache-first");
+        List<String> log = LogCapture.during(Level.INFO, () -> assertEquals(0, Main.run(args.apply(first))));
+        assertTrue(log.stream().anyMatch(l -> l.contains("retraining from scratch")), String.join("\n", log));
+        List<Path> cached;
+        try (java.util.stream.Stream<Path> files = Files.list(cache)) {
+            cached = files.filter(f -> !f.getFileName().toString().startsWith(".")).sorted().toList();
+        }
+        assertEquals(2, cached.size(), cached.toString());
+        Path record = cached.get(0);
+        assertTrue(record.getFileName().toString().matches("retrain-mlp-[0-9a-f]{12}-[0-9a-f]{12}-[0-9a-f]{12}-p2-s42\\.json"),
+                record.toString());
+        assertEquals(record.toString().replace(".json", ".zip"), cached.get(1).toString());
+        ObjectMapper mapper = new ObjectMapper();
+        JsonNode a = mapper.readTree(first.resolve("random10").resolve("benchmark.json").toFile());
+        assertEquals(mapper.readTree(record.toFile()).get("seconds").asDouble(),
+                a.get("table").get(1).get("rteSeconds").asDouble(), 0.0);
+
+        Path second = dir.resolve("bench-cache-second");
+        log = LogCapture.during(Level.INFO, () -> assertEquals(0, Main.run(args.apply(second))));
+        assertFalse(log.stream().anyMatch(l -> l.contains("retraining from scratch")), String.join("\n", log));
+        assertTrue(log.stream().anyMatch(l -> l.contains("Retrain read from " + cached.get(1))), String.join("\n", log));
+        JsonNode b = mapper.readTree(second.resolve("random10").resolve("benchmark.json").toFile());
+        for (int row = 0; row < 3; row++) {
+            for (String field : List.of("method", "UA", "RA", "TA", "MIA", "avgGap", "lossPerRound")) {
+                assertEquals(a.get("table").get(row).get(field), b.get("table").get(row).get(field), row + " " + field);
+            }
+        }
+        assertEquals(a.get("table").get(1).get("rteSeconds"), b.get("table").get(1).get("rteSeconds"));
+
+        // the RTE column's denominator is the record's: another recorded time moves every ratio with it
+        com.fasterxml.jackson.databind.node.ObjectNode edited = (com.fasterxml.jackson.databind.node.ObjectNode)
+                mapper.readTree(record.toFile());
+        edited.put("seconds", 1000.0);
+        mapper.writeValue(record.toFile(), edited);
+        // Hadoop's local file system checks what it wrote against a .crc beside it: an edit by hand drops it
+        Path crc = record.resolveSibling("." + record.getFileName() + ".crc");
+        Files.deleteIfExists(crc);
+        Path third = dir.resolve("bench-cache-third");
+        assertEquals(0, Main.run(args.apply(third)));
+        JsonNode c = mapper.readTree(third.resolve("random10").resolve("benchmark.json").toFile());
+        assertEquals(1000.0, c.get("table").get(1).get("rteSeconds").asDouble(), 0.0);
+        JsonNode ft = c.get("table").get(2);
+        assertEquals(ft.get("rteSeconds").asDouble() / 1000.0, ft.get("rteOverRetrain").asDouble(), 1e-12);
+
+        // a record that is not one is refused by name, and nothing is published
+        Files.writeString(record, "{\"seconds\": \"soon\"}");
+        Files.deleteIfExists(crc);
+        Path fourth = dir.resolve("bench-cache-fourth");
+        List<String> errors = LogCapture.during(Level.ERROR, () -> assertEquals(Main.BAD_INPUT, Main.run(args.apply(fourth))));
+        assertTrue(String.join("\n", errors).contains("benchmark.retrain-dir") && String.join("\n", errors)
+                .contains(record.toString()), String.join("\n", errors));
+        assertFalse(Files.exists(fourth.resolve("random10")));
+    }
+
     @Test
     void refusesMalformedSeedsBeforeWritingAnything() {
         Path out = dir.resolve("bench-bad-seeds");
         List<String> log = LogCapture.during(Level.ERROR, () -> assertEquals(Main.BAD_INPUT, Main.run(new String[] {
             "benchmark", "--spark.master=local[2]", "--data.dir=" + LocalSpark.fashionMnistSlice(), "--model.arch=mlp",
-            "--model.path=" + dir.resolve("never.zip"), "--benchmark.seeds=1,one", "--benchmark.output=" + out})));
+            "--model.path=" + dir.resolve("never.zip"), "--benchmark.seeds=1,one", "--benchmark.retrain-dir=" + out + "-retrain", "--benchmark.output=" + out})));
         assertTrue(String.join("\n", log).contains("benchmark.seeds"), String.join("\n", log));
         assertFalse(Files.exists(out));
     }
@@ -209,7 +275,7 @@ class BenchmarkSparkTest {
             "--train.epochs=2", "--benchmark.scenarios=random10", "--benchmark.methods=ft,ga,rl,l1-sparse,salun,rl+mask",
             "--benchmark.ft.epochs=1", "--benchmark.rl.epochs=1", "--benchmark.l1-sparse.epochs=1",
             "--benchmark.salun.epochs=1", "--benchmark.ga.epochs=1", "--benchmark.ga.lr=0.001",
-            "--benchmark.output=" + out}));
+            "--benchmark.retrain-dir=" + out + "-retrain", "--benchmark.output=" + out}));
         JsonNode json = new ObjectMapper().readTree(out.resolve("random10").resolve("benchmark.json").toFile());
         List<String> methods = new ArrayList<>();
         for (JsonNode row : json.get("table")) {

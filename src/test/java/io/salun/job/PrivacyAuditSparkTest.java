@@ -177,6 +177,7 @@ class PrivacyAuditSparkTest {
         Path out = dir.resolve("benchmark");
         assertEquals(0, Main.run(args("benchmark", "--benchmark.methods=rl,sfron", "--benchmark.rl.epochs=1",
                 "--benchmark.sfron.epochs=1", "--benchmark.audit-shadows=4", "--benchmark.audit-shadow-dir=" + root,
+                "--benchmark.retrain-dir=" + root.resolve("retrain"),
                 "--benchmark.output=" + out)));
         Path scenario;
         try (Stream<Path> s = Files.list(out)) {

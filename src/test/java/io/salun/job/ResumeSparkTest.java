@@ -49,6 +49,14 @@ class ResumeSparkTest {
         spark.stop();
     }
 
+    private static void deleteTree(Path root) throws java.io.IOException {
+        try (java.util.stream.Stream<Path> files = Files.walk(root)) {
+            for (Path f : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(f);
+            }
+        }
+    }
+
     private static String[] args(String command, String... more) {
         return JobArgs.of(command, List.of("--spark.master=local[2]", "--spark.partitions=2",
                 "--data.dir=" + LocalSpark.fashionMnistSlice(), "--data.subset=1200", "--model.arch=mlp",
@@ -89,18 +97,26 @@ class ResumeSparkTest {
     @Test
     void aKilledBenchmarkResumesToTheSameTable() throws Exception {
         Path whole = dir.resolve("bench-whole");
-        assertEquals(0, Main.run(args("benchmark", "--benchmark.output=" + whole)));
+        assertEquals(0, Main.run(args("benchmark", "--benchmark.output=" + whole,
+                "--benchmark.retrain-dir=" + dir.resolve("retrain-whole"))));
 
         Path crashed = dir.resolve("bench-crashed");
         Path checkpoints = crashed.resolve(".random10.checkpoint");
-        // killed in the second SalUn trial: Retrain, FT and the first trial are whole by then
-        crashOnceCheckpointed(args("benchmark", "--benchmark.output=" + crashed), checkpoints,
+        // killed in the second SalUn trial: Retrain, FT and the first trial are whole by then. The run
+        // has its own Retrain cache, removed after the crash, so the resumed run takes Retrain from its checkpoint
+        Path retrainCache = dir.resolve("retrain-crashed");
+        crashOnceCheckpointed(args("benchmark", "--benchmark.output=" + crashed, "--benchmark.retrain-dir=" + retrainCache),
+                checkpoints,
                 n -> n.startsWith("salun@0.05~salun.") && n.endsWith(".state"), "bench-first");
         assertFalse(Files.exists(crashed.resolve("random10")), "the killed run published a result");
 
+        try (java.util.stream.Stream<Path> cached = Files.list(retrainCache)) {
+            assertEquals(2, cached.filter(f -> f.getFileName().toString().startsWith("retrain-")).count());
+        }
+        deleteTree(retrainCache);
         int[] code = new int[1];
         List<String> log = LogCapture.during(Level.INFO, () -> code[0] = Main.run(args("benchmark",
-                "--benchmark.output=" + crashed)));
+                "--benchmark.output=" + crashed, "--benchmark.retrain-dir=" + retrainCache)));
         assertEquals(0, code[0], String.join("\n", log));
         assertTrue(log.stream().anyMatch(l -> l.startsWith("saliency: resuming with the mask of the checkpoint")));
         assertTrue(log.stream().anyMatch(l -> l.startsWith("retrain: resuming from the checkpoint")));
