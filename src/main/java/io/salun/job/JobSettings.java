@@ -148,7 +148,8 @@ public final class JobSettings {
             .epochs(3).batch(64).localSteps(4).optimizer("sgd").lr(0.05).momentum(0.9).weightDecay(5e-4)
             .lrSchedule("constant"));
     public static final Setting<String> UNLEARN_ORDER = C.add(Setting.oneOf("unlearn.order", "mixed",
-            List.of("mixed", "sequential"), "mixed: one shuffled stream of Df and Dr; sequential: Df then Dr each epoch"));
+            List.of("mixed", "sequential"), "RL and SalUn: mixed, one shuffled stream of Df and Dr; sequential, Df then Dr each epoch (the reference"
+                    + " code's CIFAR-10 branch); NegGrad+ always mixes, SCRUB keeps its max-then-min order"));
     public static final Setting<Boolean> UNLEARN_EXCLUDE_TRUE_LABEL = C.add(Setting.bool("unlearn.exclude-true-label", true,
             "draw random labels from the other K-1 classes (paper) rather than all K (reference code)"));
 

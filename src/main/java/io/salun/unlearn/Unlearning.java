@@ -76,7 +76,12 @@ public final class Unlearning {
                     recipe.excludeTrueLabel()) : Labelling.trueLabels();
         };
         int epochs = method == Method.SCRUB ? Math.min(recipe.epochs(), recipe.scrub().maxEpochs()) : recipe.epochs();
-        DataOrder order = method == Method.SCRUB ? DataOrder.SEQUENTIAL : recipe.order();
+        // SCRUB and NegGrad+ define their own order: max-steps then min-steps, and both parts in every minibatch
+        DataOrder order = switch (method) {
+            case SCRUB -> DataOrder.SEQUENTIAL;
+            case NEGGRAD_PLUS -> DataOrder.MIXED;
+            default -> recipe.order();
+        };
         GradientTerm term = switch (method.term()) {
             case NONE, SIGNED, DISTILL, FORGET_STEPS -> new GradientTerm.None();
             case ASCENT -> new GradientTerm.Ascent();

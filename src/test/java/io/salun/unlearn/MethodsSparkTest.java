@@ -109,6 +109,34 @@ class MethodsSparkTest {
                 "no trainable parameter moved");
     }
 
+    /**
+     * {@code unlearn.order} is RL's and SalUn's option; NegGrad+ and SCRUB keep the order their
+     * definitions give (both parts in every minibatch; max-steps then min-steps), so a sequential
+     * recipe trains NegGrad+ to the same bits as a mixed one.
+     */
+    @Test
+    void onlyRandomLabellingFollowsTheRecipesDataOrder() {
+        for (DataOrder order : DataOrder.values()) {
+            if (order == DataOrder.RETAIN) {
+                continue;
+            }
+            Recipe r = new Recipe(new Optimizer("sgd", 0.01, 0.9, 5e-4, 0), 1, 32, 4, order, true, 0);
+            assertEquals(order, Unlearning.stage(Method.RL, Optional.empty(), r, inputs).plan().order());
+            assertEquals(order, Unlearning.stage(Method.SALUN, Optional.of(mask), r, inputs).plan().order());
+            assertEquals(DataOrder.MIXED, Unlearning.stage(Method.NEGGRAD_PLUS, Optional.empty(), r, inputs).plan().order());
+            assertEquals(DataOrder.SEQUENTIAL, Unlearning.stage(Method.SCRUB, Optional.empty(), r, inputs).plan().order());
+        }
+        java.util.function.Function<DataOrder, Recipe> negGrad = order -> new Recipe(
+                new Optimizer("sgd", 0.01, 0.9, 5e-4, 0), 1, 32, 4, order, true, 0);
+        org.junit.jupiter.api.Assertions.assertArrayEquals(
+                train(Method.NEGGRAD_PLUS, Optional.empty(), negGrad.apply(DataOrder.MIXED), inputs).parameters(),
+                train(Method.NEGGRAD_PLUS, Optional.empty(), negGrad.apply(DataOrder.SEQUENTIAL), inputs).parameters());
+        // and the order is not idle where it applies: RL's two orders train different weights
+        org.junit.jupiter.api.Assertions.assertFalse(java.util.Arrays.equals(
+                train(Method.RL, Optional.empty(), negGrad.apply(DataOrder.MIXED), inputs).parameters(),
+                train(Method.RL, Optional.empty(), negGrad.apply(DataOrder.SEQUENTIAL), inputs).parameters()));
+    }
+
     @Test
     void gradientAscentRaisesTheForgetLoss() {
         double before = meanLoss(inputs.original(), inputs.forget());
